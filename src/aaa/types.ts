@@ -1,0 +1,64 @@
+import type { AttributeBag } from './attributes.js';
+
+/** One sign-in attempt as the AAA layer sees it: no HTTP, no NetBox. */
+export interface AuthRequest {
+  readonly username: string;
+  readonly password: string;
+  /** The browser's address, sent as Calling-Station-Id (RADIUS) or rem_addr (TACACS+). */
+  readonly clientAddress: string;
+}
+
+export type AuthOutcome =
+  | { readonly kind: 'accept'; readonly server: string; readonly attributes: AttributeBag }
+  /** A definitive no. Wrong password and unknown user are indistinguishable on the wire and stay so. */
+  | { readonly kind: 'reject'; readonly server: string; readonly message?: string }
+  /** No server gave a definitive answer before the deadline. */
+  | { readonly kind: 'unavailable'; readonly failures: readonly ServerFailure[] };
+
+export interface ServerFailure {
+  readonly server: string;
+  readonly error: ServerTrouble;
+}
+
+/** One protocol front door (RADIUS, later TACACS+) behind which the failover chain sits. */
+export interface Authenticator {
+  authenticate(request: AuthRequest): Promise<AuthOutcome>;
+}
+
+export type ServerTroubleReason = 'timeout' | 'refused' | 'bad-reply' | 'network' | 'server-error' | 'deadline';
+
+/**
+ * Anything that means "this server gave no usable answer" (RFC 8907 §4.4 and the RADIUS equivalent): the
+ * failover chain moves on to the next server. Never a reject, never an accept.
+ */
+export class ServerTrouble extends Error {
+  constructor(
+    readonly reason: ServerTroubleReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ServerTrouble';
+  }
+}
+
+/** Input the protocol cannot carry (e.g. a RADIUS password over 128 bytes): the user must be told, no server is asked. */
+export class InvalidCredentials extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidCredentials';
+  }
+}
+
+/** What a single server answered; trouble is thrown as ServerTrouble. */
+export type ServerVerdict =
+  | { readonly kind: 'accept'; readonly attributes: AttributeBag }
+  | { readonly kind: 'reject'; readonly message?: string };
+
+/** One configured server of some protocol, as the failover chain drives it. */
+export interface AaaServer {
+  /** `host:port` as configured, for logs and errors. */
+  readonly name: string;
+  /** Must settle (with ServerTrouble 'deadline') soon after `signal` aborts. */
+  verify(request: AuthRequest, signal: AbortSignal): Promise<ServerVerdict>;
+}

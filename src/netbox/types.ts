@@ -1,0 +1,54 @@
+/** A NetBox user as provisioning left it. */
+export interface NetboxUser {
+  readonly id: number;
+  /** The username as NetBox stores it (its case may differ from what was typed). */
+  readonly username: string;
+  readonly groups: readonly string[];
+}
+
+export interface UserProfile {
+  readonly firstName?: string;
+  readonly lastName?: string;
+  readonly email?: string;
+}
+
+export interface ProvisionRequest {
+  readonly username: string;
+  readonly groups: readonly string[];
+  readonly profile: UserProfile;
+}
+
+export interface Provisioner {
+  /** Creates or updates the user and its groups; idempotent and safe to run concurrently for one user. */
+  provision(request: ProvisionRequest): Promise<NetboxUser>;
+}
+
+/** NetBox's own cookies (name → value), held by the gateway on the user's behalf and never sent to the browser. */
+export type NetboxCookieJar = Record<string, string>;
+
+/** Gets a user a real NetBox web session (Django `sessionid`). */
+export interface WebSessionOpener {
+  open(user: NetboxUser): Promise<NetboxCookieJar>;
+  /** Ends the NetBox web session behind these cookies (NetBox's GET /logout/). Best effort: never throws. */
+  close(cookies: NetboxCookieJar): Promise<void>;
+}
+
+/** NetBox did not answer usably: timeout, connection error, 5xx, or a 4xx the gateway cannot fix by itself. */
+export class NetboxUnavailable extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'NetboxUnavailable';
+  }
+}
+
+/** The configuration refuses this user (AUTO_CREATE_USER=false and no such NetBox user). */
+export class UserNotAllowed extends Error {
+  constructor(readonly username: string) {
+    super(`user ${username} does not exist in NetBox and AUTO_CREATE_USER is false`);
+    this.name = 'UserNotAllowed';
+  }
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Real peers (FreeRADIUS, Chromium) are started per file; two cores do not gain from more parallel files.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
