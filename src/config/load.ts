@@ -1,0 +1,194 @@
+import { hkdfSync } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { LogLevel } from '../log.js';
+import { EnvReader, type Env } from './env-reader.js';
+import type { Config, HostPort } from './types.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** Builds the whole configuration or throws ConfigError listing every problem found. */
+export function loadConfig(env: Env): Config {
+  const read = new EnvReader(env);
+
+  const listen = {
+    host: read.string('LISTEN_HOST', '0.0.0.0'),
+    port: read.integer('LISTEN_PORT', 8080, { min: 1, max: 65535 }),
+  };
+  if (isIP(listen.host) === 0 && listen.host !== 'localhost') {
+    read.problem('LISTEN_HOST', `must be an IP address (e.g. 0.0.0.0, 127.0.0.1, ::), got "${listen.host}"`);
+  }
+  const logLevel = read.choice<LogLevel>('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info');
+  const trustedProxies = read.list('TRUSTED_PROXIES');
+  for (const entry of trustedProxies) {
+    if (!isTrustedProxyEntry(entry)) {
+      read.problem('TRUSTED_PROXIES', `"${entry}" is not an IP address, a CIDR range, or one of loopback, linklocal, uniquelocal`);
+    }
+  }
+
+  const netboxUrl = parseNetboxUrl(read);
+  const netboxToken = read.secret('NETBOX_TOKEN', "the NetBox service account's API token") ?? '';
+  if (netboxToken !== '' && !isNetboxToken(netboxToken)) {
+    read.problem('NETBOX_TOKEN', 'must be a v1 token (40 letters and digits) or a v2 token (nbt_<key>.<secret>)');
+  }
+  const sessionSecret = read.secret('SESSION_SECRET', 'signs the session cookie') ?? '';
+  if (sessionSecret !== '' && sessionSecret.length < 32) {
+    read.problem('SESSION_SECRET', `must be at least 32 characters, got ${sessionSecret.length}`);
+  }
+  const explicitPasswordSecret = read.secret('NETBOX_PASSWORD_SECRET', 'derives NetBox passwords', { required: false });
+  if (explicitPasswordSecret !== undefined && explicitPasswordSecret.length < 32) {
+    read.problem('NETBOX_PASSWORD_SECRET', `must be at least 32 characters, got ${explicitPasswordSecret.length}`);
+  }
+  const remoteUserHeader = read.string('REMOTE_USER_HEADER', 'Remote-User');
+  if (!/^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$/.test(remoteUserHeader)) {
+    read.problem(
+      'REMOTE_USER_HEADER',
+      `must be a header name of letters, digits and hyphens (gunicorn drops names with underscores), got "${remoteUserHeader}"`,
+    );
+  }
+  const staticRoot = read.optionalString('NETBOX_STATIC_ROOT');
+  if (staticRoot !== undefined && !isDirectory(staticRoot)) {
+    read.problem('NETBOX_STATIC_ROOT', `${staticRoot} is not a readable directory`);
+  }
+
+  const session = {
+    secret: sessionSecret,
+    store: read.choice('SESSION_STORE', ['sqlite', 'memory'] as const, 'sqlite'),
+    sqlitePath: read.string('SESSION_SQLITE_PATH', 'data/sessions.sqlite'),
+    idleTimeoutMs: read.duration('SESSION_IDLE_TIMEOUT', 1 * HOUR, { bareUnit: 's', minMs: MINUTE, maxMs: 30 * DAY }),
+    maxAgeMs: read.duration('SESSION_MAX_AGE', 12 * HOUR, { bareUnit: 's', minMs: MINUTE, maxMs: 90 * DAY }),
+    cookieName: read.string('SESSION_COOKIE_NAME', 'nbgw_session'),
+  };
+  if (!/^[A-Za-z0-9_-]+$/.test(session.cookieName) || ['sessionid', 'csrftoken'].includes(session.cookieName)) {
+    read.problem('SESSION_COOKIE_NAME', `must be letters, digits, _ or - and not one of NetBox's cookie names, got "${session.cookieName}"`);
+  }
+  if (session.idleTimeoutMs > session.maxAgeMs) {
+    read.problem('SESSION_IDLE_TIMEOUT', 'must not be longer than SESSION_MAX_AGE');
+  }
+
+  const method = read.raw('AAA_METHOD')?.toLowerCase() ?? 'radius';
+  if (method === 'tacacs') {
+    read.problem('AAA_METHOD', 'tacacs is not available in this version yet; use radius');
+  } else if (method !== 'radius') {
+    read.problem('AAA_METHOD', `must be radius or tacacs, got "${method}"`);
+  }
+  const radius = {
+    servers: parseServers(read, 'RADIUS_SERVERS', 1812),
+    secret: read.secret('RADIUS_SECRET', 'the RADIUS shared secret') ?? '',
+    timeoutMs: read.duration('RADIUS_TIMEOUT', 3 * SECOND, { bareUnit: 's', minMs: 100, maxMs: MINUTE }),
+    retries: read.integer('RADIUS_RETRIES', 2, { min: 1, max: 10 }),
+    nasIdentifier: read.string('RADIUS_NAS_IDENTIFIER', 'netbox-aaa-gateway'),
+  };
+  if (radius.nasIdentifier.length > 253) read.problem('RADIUS_NAS_IDENTIFIER', 'must be at most 253 bytes');
+  const loginDeadlineMs = read.duration('AAA_LOGIN_TIMEOUT', 20 * SECOND, { bareUnit: 's', minMs: SECOND, maxMs: 5 * MINUTE });
+
+  const config: Config = {
+    listen,
+    logLevel,
+    trustedProxies,
+    netbox: {
+      url: netboxUrl ?? new URL('http://invalid.invalid'),
+      token: netboxToken,
+      timeoutMs: read.duration('NETBOX_TIMEOUT', 10 * SECOND, { bareUnit: 's', minMs: SECOND, maxMs: 2 * MINUTE }),
+      sessionMode: read.choice('NETBOX_SESSION_MODE', ['password', 'remote-user'] as const, 'password'),
+      remoteUserHeader,
+      passwordSecret: explicitPasswordSecret ?? derivePasswordSecret(sessionSecret),
+      staticRoot,
+    },
+    provisioning: {
+      autoCreateUser: read.boolean('AUTO_CREATE_USER', true),
+      groupSync: read.boolean('GROUP_SYNC', true),
+      defaultGroups: read.list('DEFAULT_GROUPS'),
+      profileAttributes: {
+        firstName: read.optionalString('USER_FIRST_NAME_ATTRIBUTE'),
+        lastName: read.optionalString('USER_LAST_NAME_ATTRIBUTE'),
+        email: read.optionalString('USER_EMAIL_ATTRIBUTE'),
+      },
+    },
+    session,
+    aaa: { method: 'radius', loginDeadlineMs, radius },
+  };
+  read.finish();
+  return config;
+}
+
+/**
+ * Without NETBOX_PASSWORD_SECRET the password key is derived from SESSION_SECRET under its own label, so the
+ * two keys are independent but an operator has one secret less to manage. Rotating SESSION_SECRET then
+ * rotates every NetBox password at each user's next login (the gateway repairs them over REST).
+ */
+function derivePasswordSecret(sessionSecret: string): string {
+  return Buffer.from(hkdfSync('sha256', sessionSecret, 'netbox-aaa-gateway', 'netbox-password-key', 32)).toString('base64url');
+}
+
+function parseNetboxUrl(read: EnvReader): URL | undefined {
+  const text = read.required('NETBOX_URL', "NetBox's internal base URL, e.g. http://netbox:8080");
+  if (text === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    read.problem('NETBOX_URL', `is not a URL: "${text}"`);
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    read.problem('NETBOX_URL', `must start with http:// or https://, got "${text}"`);
+  } else if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    read.problem('NETBOX_URL', 'must be a plain base URL without credentials, query or fragment');
+  } else if (url.pathname !== '/') {
+    // NetBox under a BASE_PATH would need every redirect and cookie path rewritten; not supported yet.
+    read.problem('NETBOX_URL', `must not have a path (NetBox BASE_PATH is not supported), got "${url.pathname}"`);
+  }
+  return url;
+}
+
+/** `host`, `host:port`, `[v6]` or `[v6]:port`. */
+export function parseServers(read: EnvReader, name: string, defaultPort: number): HostPort[] {
+  const entries = read.list(name);
+  if (entries.length === 0) {
+    read.problem(name, 'is required: a comma-separated list of host[:port], tried in order');
+    return [];
+  }
+  const servers: HostPort[] = [];
+  for (const entry of entries) {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+))(?::(\d{1,5}))?$/.exec(entry);
+    const host = match?.[1] ?? match?.[2];
+    const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
+    if (host === undefined) {
+      const hint = entry.split(':').length > 2 ? ' (write IPv6 addresses in brackets, e.g. [2001:db8::1]:1812)' : '';
+      read.problem(name, `"${entry}" is not host[:port]${hint}`);
+    } else if (match?.[1] !== undefined && isIP(host) !== 6) {
+      read.problem(name, `"${entry}" has brackets around something that is not an IPv6 address`);
+    } else if (port < 1 || port > 65535) {
+      read.problem(name, `"${entry}" has a port outside 1-65535`);
+    } else {
+      servers.push({ host, port });
+    }
+  }
+  return servers;
+}
+
+function isNetboxToken(token: string): boolean {
+  return /^[A-Za-z0-9]{40}$/.test(token) || /^nbt_[A-Za-z0-9]+\.[A-Za-z0-9]+$/.test(token);
+}
+
+function isTrustedProxyEntry(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  if (address === undefined || rest.length > 0) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

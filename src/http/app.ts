@@ -1,0 +1,132 @@
+import { fileURLToPath } from 'node:url';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from '../log.js';
+import type { SignIn } from '../login/sign-in.js';
+import type { WebSessionOpener } from '../netbox/types.js';
+import '../session/types.js';
+import { stripRemoteUserHeaders } from './client-headers.js';
+import { gatewayRoutes } from './gateway-routes.js';
+import { localRedirectTarget } from './local-redirect.js';
+import { createNetboxProxy } from './proxy.js';
+
+const VIEWS_DIR = fileURLToPath(new URL('../../views', import.meta.url));
+const PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url));
+
+/** How often a signed-in session's last-seen time is written back; idle expiry is exact to within this. */
+const LAST_SEEN_RESOLUTION_MS = 30_000;
+
+export interface AppDeps {
+  readonly netboxUrl: URL;
+  readonly trustedProxies: readonly string[];
+  readonly sessionCookieName: string;
+  readonly session: RequestHandler;
+  readonly signIn: SignIn;
+  readonly webSessions: WebSessionOpener;
+  /** Header NetBox reads the username from, or undefined in password mode. It is stripped from clients in both modes. */
+  readonly remoteUserHeader: string;
+  readonly sendRemoteUser: boolean;
+  readonly staticRoot: string | undefined;
+  readonly logger: Logger;
+}
+
+/**
+ * The whole request path, in order. A request first loses any identity a client tried to claim, then is
+ * either the gateway's own (`/-/...`), a static file, a token-authenticated API call passed straight
+ * through, or a browser request that needs a signed-in gateway session before it is proxied to NetBox.
+ */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false);
+  app.set('views', VIEWS_DIR);
+  app.set('view engine', 'ejs');
+
+  const renderUnavailable = (req: Request, res: Response, status: number) => {
+    if (wantsJson(req)) res.status(status).json({ detail: 'NetBox is unavailable.' });
+    else res.status(status).render('unavailable', {});
+  };
+  const proxy = createNetboxProxy({
+    netboxUrl: deps.netboxUrl,
+    sessionCookieName: deps.sessionCookieName,
+    remoteUserHeader: deps.sendRemoteUser ? deps.remoteUserHeader : undefined,
+    logger: deps.logger,
+    renderUnavailable,
+  });
+
+  app.use((req, _res, next) => {
+    stripRemoteUserHeaders(req.headers, deps.remoteUserHeader);
+    next();
+  });
+
+  app.use('/-', gatewayPageHeaders);
+  app.use('/-/static', express.static(PUBLIC_DIR, { fallthrough: false, index: false, maxAge: '1h' }));
+  app.get('/-/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  if (deps.staticRoot !== undefined) {
+    app.use('/static', express.static(deps.staticRoot, { fallthrough: false, index: false, maxAge: '1d' }));
+  } else {
+    app.use('/static', (req, res) => proxy(req, res));
+  }
+
+  app.use(deps.session);
+  app.use(noteActivity);
+  app.use((req, res, next) => {
+    // Existing automation with its own NetBox token keeps working when the gateway replaces nginx.
+    if (!req.session.user && carriesNetboxToken(req) && isTokenPath(req.path)) proxy(req, res);
+    else next();
+  });
+  app.use(gatewayRoutes({ signIn: deps.signIn, webSessions: deps.webSessions, logger: deps.logger, renderUnavailable }));
+  app.use('/-', (_req, res) => {
+    res.status(404).type('text/plain').send('Not found.');
+  });
+
+  app.use((req, res) => {
+    if (req.session.user) {
+      proxy(req, res);
+    } else if (wantsJson(req)) {
+      res.status(401).json({ detail: 'Authentication required: sign in at /-/login or send a NetBox API token.' });
+    } else {
+      res.redirect(302, `/-/login?next=${encodeURIComponent(localRedirectTarget(req.originalUrl))}`);
+    }
+  });
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    deps.logger.error({ path: req.path, err: error }, 'request failed');
+    if (res.headersSent) res.destroy();
+    else if (wantsJson(req)) res.status(500).json({ detail: 'Internal error in the login gateway.' });
+    else res.status(500).type('text/plain').send('Internal error in the login gateway.');
+  });
+  return app;
+}
+
+function gatewayPageHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    'Content-Security-Policy': "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'same-origin',
+    'Cache-Control': 'no-store',
+  });
+  next();
+}
+
+function noteActivity(req: Request, _res: Response, next: NextFunction): void {
+  const user = req.session.user;
+  const now = Date.now();
+  if (user && now - user.lastSeenAt > LAST_SEEN_RESOLUTION_MS) user.lastSeenAt = now;
+  next();
+}
+
+function isTokenPath(path: string): boolean {
+  return path.startsWith('/api/') || path.startsWith('/graphql/') || path.startsWith('/media/');
+}
+
+function wantsJson(req: Request): boolean {
+  return req.path.startsWith('/api/') || req.path.startsWith('/graphql/');
+}
+
+function carriesNetboxToken(req: Request): boolean {
+  const authorization = req.get('authorization') ?? '';
+  return /^Token\s+\S+/i.test(authorization) || /^Bearer\s+nbt_\S+/i.test(authorization);
+}

@@ -1,0 +1,171 @@
+import express, { type Request, type Response, Router } from 'express';
+import type { Logger } from '../log.js';
+import type { SignIn, SignInResult } from '../login/sign-in.js';
+import { NetboxUnavailable, type WebSessionOpener } from '../netbox/types.js';
+import { csrfTokenFor, csrfTokenMatches, originAllowed } from './csrf.js';
+import { localRedirectTarget } from './local-redirect.js';
+
+/** Two re-logins into NetBox closer together than this mean NetBox keeps refusing the session: stop looping. */
+const RELOGIN_MIN_INTERVAL_MS = 60_000;
+const MAX_USERNAME_LENGTH = 256;
+const MAX_PASSWORD_LENGTH = 1024;
+
+export const NOTICES = {
+  'signed-out': 'You have been signed out.',
+  'netbox-session-ended': 'NetBox ended your session. Please sign in again.',
+} as const;
+type Notice = keyof typeof NOTICES;
+
+const FAILURES: Record<Exclude<SignInResult['kind'], 'signed-in'>, { status: number; message: string }> = {
+  rejected: { status: 401, message: 'Sign-in failed: wrong user name or password.' },
+  'invalid-input': { status: 400, message: 'Sign-in failed.' },
+  'aaa-unavailable': {
+    status: 503,
+    message: 'The authentication service cannot be reached right now. Please try again in a few minutes; if this persists, tell your NetBox administrators.',
+  },
+  'not-allowed': {
+    status: 403,
+    message: 'Your password was accepted, but your account has not been set up in NetBox. Ask a NetBox administrator to create it.',
+  },
+  'netbox-unavailable': {
+    status: 503,
+    message: 'Your password was accepted, but NetBox cannot be reached right now. Please try again shortly.',
+  },
+};
+
+export interface GatewayRoutesDeps {
+  readonly signIn: SignIn;
+  readonly webSessions: WebSessionOpener;
+  readonly logger: Logger;
+  readonly renderUnavailable: (req: Request, res: Response, status: number) => void;
+}
+
+/** The gateway's own pages under `/-/`, and NetBox's login/logout links pointed at them. */
+export function gatewayRoutes({ signIn, webSessions, logger, renderUnavailable }: GatewayRoutesDeps): Router {
+  const router = Router();
+  const formBody = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+
+  router.get('/-/login', (req, res) => {
+    const next = localRedirectTarget(req.query.next);
+    if (req.session.user) {
+      res.redirect(303, next);
+      return;
+    }
+    const notice = typeof req.query.notice === 'string' && req.query.notice in NOTICES ? NOTICES[req.query.notice as Notice] : undefined;
+    renderLogin(req, res, 200, { next, notice });
+  });
+
+  router.post('/-/login', formBody, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const next = localRedirectTarget(body.next);
+    const username = typeof body.username === 'string' ? body.username.trim() : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    if (!originAllowed(req) || !csrfTokenMatches(req, body.csrf_token)) {
+      renderLogin(req, res, 403, { next, username, error: 'Your sign-in form had expired. Please try again.' });
+      return;
+    }
+    if (username === '' || password === '' || username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+      renderLogin(req, res, 400, { next, username, error: 'Enter your user name and password.' });
+      return;
+    }
+
+    const result = await signIn.run({ username, password, clientAddress: req.ip ?? req.socket.remoteAddress ?? '' });
+    if (result.kind !== 'signed-in') {
+      const failure = FAILURES[result.kind];
+      const error = result.kind === 'invalid-input' ? `Sign-in failed: ${result.message}` : failure.message;
+      renderLogin(req, res, failure.status, { next, username, error });
+      return;
+    }
+
+    // A new session ID at login, so an ID planted before sign-in (session fixation) is worthless after it.
+    await promisify((done) => req.session.regenerate(done));
+    const now = Date.now();
+    req.session.user = {
+      username: result.user.username,
+      netboxUserId: result.user.id,
+      groups: result.user.groups,
+      authServer: result.authServer,
+      clientAddress: req.ip ?? '',
+      signedInAt: now,
+      lastSeenAt: now,
+      netboxCookies: result.netboxCookies,
+    };
+    await promisify((done) => req.session.save(done));
+    res.redirect(303, next);
+  });
+
+  const logout = async (req: Request, res: Response) => {
+    await endSession(req, webSessions, logger, 'logout');
+    res.redirect(303, '/-/login?notice=signed-out');
+  };
+  router.get('/-/logout', logout);
+  router.post('/-/logout', logout);
+
+  /** NetBox answered a proxied request with its login redirect: its session is gone, get a new one once. */
+  router.get('/-/reauth', async (req, res) => {
+    const next = localRedirectTarget(req.query.next);
+    const user = req.session.user;
+    if (!user) {
+      res.redirect(303, `/-/login?next=${encodeURIComponent(next)}`);
+      return;
+    }
+    const now = Date.now();
+    if (user.netboxReloginAt !== undefined && now - user.netboxReloginAt < RELOGIN_MIN_INTERVAL_MS) {
+      logger.warn({ username: user.username }, 'NetBox refused a fresh session again; signing the user out');
+      await endSession(req, webSessions, logger, 'netbox-refused');
+      res.redirect(303, `/-/login?notice=netbox-session-ended&next=${encodeURIComponent(next)}`);
+      return;
+    }
+    try {
+      user.netboxCookies = await webSessions.open({ id: user.netboxUserId, username: user.username, groups: user.groups });
+      user.netboxReloginAt = now;
+      logger.info({ username: user.username }, 'NetBox session renewed');
+      res.redirect(303, next);
+    } catch (error) {
+      if (!(error instanceof NetboxUnavailable)) throw error;
+      logger.error({ username: user.username, error: error.message }, 'could not renew the NetBox session');
+      renderUnavailable(req, res, 503);
+    }
+  });
+
+  // NetBox's own links: its login page would ask for a local password the user does not have.
+  router.all('/login/', (req, res) => {
+    res.redirect(302, `/-/login?next=${encodeURIComponent(localRedirectTarget(req.query.next))}`);
+  });
+  router.all('/logout/', (_req, res) => {
+    res.redirect(302, '/-/logout');
+  });
+
+  return router;
+}
+
+interface LoginView {
+  next: string;
+  username?: string;
+  error?: string;
+  notice?: string;
+}
+
+function renderLogin(req: Request, res: Response, status: number, view: LoginView): void {
+  res.status(status).render('login', {
+    csrfToken: csrfTokenFor(req),
+    next: view.next,
+    username: view.username ?? '',
+    error: view.error,
+    notice: view.notice,
+  });
+}
+
+/** Ends the gateway session and, best effort, the NetBox web session behind it. */
+async function endSession(req: Request, webSessions: WebSessionOpener, logger: Logger, reason: string): Promise<void> {
+  const user = req.session.user;
+  if (user) {
+    await webSessions.close(user.netboxCookies);
+    logger.info({ username: user.username, reason, durationMs: Date.now() - user.signedInAt }, 'session ended');
+  }
+  await promisify((done) => req.session.destroy(done));
+}
+
+function promisify(run: (done: (error?: unknown) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => run((error) => (error ? reject(error) : resolve())));
+}

@@ -1,0 +1,124 @@
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Request, Response } from 'express';
+import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
+import type { Logger } from '../log.js';
+import type { NetboxCookieJar } from '../netbox/types.js';
+import { NETBOX_COOKIE_NAMES, withoutCookies } from './client-headers.js';
+
+/** NetBox's nginx sample allows 25 MB bodies; gunicorn's timeout is 120 s. */
+export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+const UPSTREAM_TIMEOUT_MS = 120_000;
+
+export interface NetboxProxyOptions {
+  readonly netboxUrl: URL;
+  readonly sessionCookieName: string;
+  /** Set in remote-user mode: NetBox logs the user in again by itself whenever its session has gone. */
+  readonly remoteUserHeader: string | undefined;
+  readonly logger: Logger;
+  /** Renders the page a browser sees when NetBox cannot be reached. */
+  readonly renderUnavailable: (req: Request, res: Response, status: number) => void;
+}
+
+/**
+ * The one way requests reach NetBox. For a signed-in user the gateway presents that user's NetBox cookies
+ * (and in remote-user mode the identity header), captures every cookie NetBox sets into the gateway session,
+ * and turns NetBox's "please log in" redirect into the gateway's transparent re-login. Requests without a
+ * user (static files, token-authenticated API calls) pass with no identity added.
+ */
+export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, res: Response) => void {
+  const netboxOrigin = options.netboxUrl.origin;
+  const dropFromBrowser = new Set<string>([...NETBOX_COOKIE_NAMES, options.sessionCookieName]);
+
+  const proxy: RequestHandler<Request, Response> = createProxyMiddleware<Request, Response>({
+    target: netboxOrigin,
+    // Host names NetBox's own address, as nginx's proxy_pass does; the public host travels in X-Forwarded-Host.
+    changeOrigin: true,
+    xfwd: false,
+    proxyTimeout: UPSTREAM_TIMEOUT_MS,
+    timeout: UPSTREAM_TIMEOUT_MS,
+    // Our own handlers replace the defaults, whose error page echoes the request and whose logger is console.
+    ejectPlugins: true,
+    plugins: [
+      (server) => {
+        server.on('proxyReq', (proxyReq: ClientRequest, req: Request) => prepareUpstreamRequest(proxyReq, req));
+        server.on('proxyRes', (proxyRes: IncomingMessage, req: Request) => adoptUpstreamResponse(proxyRes, req));
+        server.on('error', (error: Error, req: Request, res: Response | Socket) => {
+          const code = (error as NodeJS.ErrnoException).code;
+          options.logger.error({ path: req.path, code, error: error.message }, 'NetBox did not answer a proxied request');
+          if (!('status' in res)) return;
+          if (res.headersSent) res.destroy();
+          else options.renderUnavailable(req, res, code === 'ECONNRESET' || code === 'ETIMEDOUT' ? 504 : 502);
+        });
+      },
+    ],
+  });
+
+  function prepareUpstreamRequest(proxyReq: ClientRequest, req: Request): void {
+    const user = req.session?.user;
+    const cookies = withoutCookies(req.get('cookie'), user ? new Set([...dropFromBrowser, ...Object.keys(user.netboxCookies)]) : dropFromBrowser);
+    const jar = user ? Object.entries(user.netboxCookies).map(([name, value]) => `${name}=${value}`) : [];
+    const cookieHeader = [cookies, ...jar].filter((part) => part !== undefined && part !== '').join('; ');
+    if (cookieHeader === '') proxyReq.removeHeader('cookie');
+    else proxyReq.setHeader('cookie', cookieHeader);
+
+    // The gateway's own view, which honours X-Forwarded-* only from TRUSTED_PROXIES.
+    proxyReq.removeHeader('forwarded');
+    proxyReq.removeHeader('x-forwarded-port');
+    proxyReq.setHeader('x-forwarded-host', req.host);
+    proxyReq.setHeader('x-forwarded-proto', req.protocol);
+    // req.ips is the trusted part of the client's chain (empty without TRUSTED_PROXIES); the peer comes last.
+    proxyReq.setHeader('x-forwarded-for', [...req.ips, req.socket.remoteAddress].filter(Boolean).join(', '));
+    proxyReq.setHeader('x-real-ip', req.ip ?? '');
+    if (user && options.remoteUserHeader) proxyReq.setHeader(options.remoteUserHeader, user.username);
+  }
+
+  function adoptUpstreamResponse(proxyRes: IncomingMessage, req: Request): void {
+    const setCookies = proxyRes.headers['set-cookie'];
+    delete proxyRes.headers['set-cookie'];
+    const user = req.session?.user;
+    if (user && setCookies) user.netboxCookies = applySetCookies(user.netboxCookies, setCookies);
+
+    const location = proxyRes.headers.location;
+    if (location === undefined) return;
+    const target = new URL(location, `${netboxOrigin}${req.originalUrl}`);
+    if (target.origin !== netboxOrigin) return;
+    if (user && target.pathname === '/login/') {
+      const next = target.searchParams.get('next') ?? req.originalUrl;
+      proxyRes.headers.location = `/-/reauth?next=${encodeURIComponent(next)}`;
+    } else {
+      // NetBox builds absolute URLs from its own host when X-Forwarded-Host is not in use; keep the browser here.
+      proxyRes.headers.location = target.pathname + target.search + target.hash;
+    }
+  }
+
+  return (req, res) => {
+    const length = Number(req.get('content-length') ?? 0);
+    if (length > MAX_BODY_BYTES) {
+      res.status(413).type('text/plain').send('Request body larger than 25 MB.');
+      return;
+    }
+    void proxy(req, res);
+  };
+}
+
+/** The jar after NetBox's Set-Cookie headers: new values replace old ones, expired or emptied cookies leave. */
+export function applySetCookies(jar: NetboxCookieJar, setCookies: readonly string[]): NetboxCookieJar {
+  const next: NetboxCookieJar = { ...jar };
+  for (const header of setCookies) {
+    const [pair = '', ...attributes] = header.split(';');
+    const eq = pair.indexOf('=');
+    if (eq <= 0) continue;
+    const name = pair.slice(0, eq).trim();
+    const value = pair.slice(eq + 1).trim();
+    const expired = attributes.some((attribute) => {
+      const [key = '', raw = ''] = attribute.split('=', 2).map((s) => s.trim());
+      if (key.toLowerCase() === 'max-age') return Number(raw) <= 0;
+      if (key.toLowerCase() === 'expires') return Date.parse(raw) <= Date.now();
+      return false;
+    });
+    if (expired || value === '' || value === '""') delete next[name];
+    else next[name] = value;
+  }
+  return next;
+}

@@ -1,0 +1,111 @@
+import type { AttributeBag } from '../aaa/attributes.js';
+import { InvalidCredentials, type Authenticator } from '../aaa/types.js';
+import type { Logger } from '../log.js';
+import {
+  NetboxUnavailable,
+  UserNotAllowed,
+  type NetboxCookieJar,
+  type NetboxUser,
+  type Provisioner,
+  type UserProfile,
+  type WebSessionOpener,
+} from '../netbox/types.js';
+import type { RoleMapper } from '../roles/types.js';
+
+export interface SignInAttempt {
+  readonly username: string;
+  readonly password: string;
+  readonly clientAddress: string;
+}
+
+/** Each outcome the login page shows differently. Wrong password and unknown user are one: `rejected`. */
+export type SignInResult =
+  | {
+      readonly kind: 'signed-in';
+      readonly user: NetboxUser;
+      readonly netboxCookies: NetboxCookieJar;
+      readonly authServer: string;
+    }
+  | { readonly kind: 'rejected' }
+  | { readonly kind: 'invalid-input'; readonly message: string }
+  | { readonly kind: 'aaa-unavailable' }
+  | { readonly kind: 'not-allowed' }
+  | { readonly kind: 'netbox-unavailable' };
+
+export interface ProfileAttributeNames {
+  readonly firstName: string | undefined;
+  readonly lastName: string | undefined;
+  readonly email: string | undefined;
+}
+
+/** NetBox's username rule; AAA servers accept names NetBox cannot store, so refuse those before asking AAA. */
+const NETBOX_USERNAME = /^[\p{L}\p{N}_.@+-]{1,150}$/u;
+
+/** The one sign-in use case: AAA decides, roles become groups, NetBox is brought in line, a web session opens. */
+export class SignIn {
+  constructor(
+    private readonly deps: {
+      readonly authenticator: Authenticator;
+      readonly roles: RoleMapper;
+      readonly provisioner: Provisioner;
+      readonly webSessions: WebSessionOpener;
+      readonly profileAttributes: ProfileAttributeNames;
+      readonly logger: Logger;
+    },
+  ) {}
+
+  async run(attempt: SignInAttempt): Promise<SignInResult> {
+    const { logger } = this.deps;
+    const log = logger.child({ username: attempt.username, client: attempt.clientAddress });
+    if (!NETBOX_USERNAME.test(attempt.username)) {
+      return { kind: 'invalid-input', message: 'User names may contain letters, digits and . @ + - _ only.' };
+    }
+
+    let outcome;
+    try {
+      outcome = await this.deps.authenticator.authenticate(attempt);
+    } catch (error) {
+      if (error instanceof InvalidCredentials) return { kind: 'invalid-input', message: error.message };
+      throw error;
+    }
+    if (outcome.kind === 'reject') {
+      log.info({ server: outcome.server }, 'login rejected by AAA');
+      return { kind: 'rejected' };
+    }
+    if (outcome.kind === 'unavailable') {
+      log.error(
+        { failures: outcome.failures.map((f) => ({ server: f.server, reason: f.error.reason, error: f.error.message })) },
+        'no AAA server answered',
+      );
+      return { kind: 'aaa-unavailable' };
+    }
+
+    const { groups } = this.deps.roles.map(outcome.attributes);
+    try {
+      const user = await this.deps.provisioner.provision({
+        username: attempt.username,
+        groups,
+        profile: this.#profile(outcome.attributes),
+      });
+      const netboxCookies = await this.deps.webSessions.open(user);
+      log.info({ server: outcome.server, netboxUserId: user.id, groups: user.groups }, 'login accepted');
+      return { kind: 'signed-in', user, netboxCookies, authServer: outcome.server };
+    } catch (error) {
+      if (error instanceof UserNotAllowed) {
+        log.warn({ server: outcome.server }, 'AAA accepted a user that does not exist in NetBox and AUTO_CREATE_USER is false');
+        return { kind: 'not-allowed' };
+      }
+      if (error instanceof NetboxUnavailable) {
+        log.error({ status: error.status, error: error.message }, 'NetBox unavailable during login');
+        return { kind: 'netbox-unavailable' };
+      }
+      throw error;
+    }
+  }
+
+  #profile(attributes: AttributeBag): UserProfile {
+    const names = this.deps.profileAttributes;
+    const pick = (name: string | undefined) => (name === undefined ? undefined : attributes.first(name)?.trim() || undefined);
+    return { firstName: pick(names.firstName), lastName: pick(names.lastName), email: pick(names.email) };
+  }
+}

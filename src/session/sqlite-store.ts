@@ -1,0 +1,113 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import session from 'express-session';
+import type { Logger } from '../log.js';
+import { sessionExpiry, type SessionLifetimes } from './types.js';
+
+type Callback = (error?: unknown) => void;
+
+/**
+ * express-session store on an embedded SQLite file (or `:memory:` for tests, so both modes share one code
+ * path and one expiry rule). Each row carries its own expiry computed from the gateway's idle and absolute
+ * lifetimes, so `get` never returns a dead session and the purge is one indexed DELETE.
+ */
+export class SqliteSessionStore extends session.Store {
+  readonly #db: Database.Database;
+  readonly #purgeTimer: NodeJS.Timeout;
+  readonly #statements: {
+    get: Database.Statement<[string, number], { data: string }>;
+    upsert: Database.Statement<[string, string, number]>;
+    touch: Database.Statement<[number, string]>;
+    destroy: Database.Statement<[string]>;
+    purge: Database.Statement<[number]>;
+    count: Database.Statement<[number], { n: number }>;
+  };
+
+  constructor(
+    path: string,
+    private readonly lifetimes: SessionLifetimes,
+    private readonly logger: Logger,
+    purgeIntervalMs = 5 * 60_000,
+  ) {
+    super();
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new Database(path);
+    // WAL lets the purge and request traffic not block each other; NORMAL is durable enough for sessions.
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.exec(`CREATE TABLE IF NOT EXISTS sessions (
+      sid TEXT PRIMARY KEY NOT NULL,
+      data TEXT NOT NULL,
+      expires_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);`);
+    this.#statements = {
+      get: this.#db.prepare('SELECT data FROM sessions WHERE sid = ? AND expires_at > ?'),
+      upsert: this.#db.prepare(
+        'INSERT INTO sessions (sid, data, expires_at) VALUES (?, ?, ?) ON CONFLICT(sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at',
+      ),
+      touch: this.#db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ?'),
+      destroy: this.#db.prepare('DELETE FROM sessions WHERE sid = ?'),
+      purge: this.#db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
+      count: this.#db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE expires_at > ?'),
+    };
+    this.#purgeTimer = setInterval(() => this.purgeExpired(), purgeIntervalMs);
+    this.#purgeTimer.unref();
+  }
+
+  override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
+    try {
+      const row = this.#statements.get.get(sid, Date.now());
+      callback(null, row ? (JSON.parse(row.data) as session.SessionData) : null);
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  override set(sid: string, data: session.SessionData, callback?: Callback): void {
+    this.#run(() => this.#statements.upsert.run(sid, JSON.stringify(data), sessionExpiry(data.user, this.lifetimes, Date.now())), callback);
+  }
+
+  override touch(sid: string, data: session.SessionData, callback?: Callback): void {
+    this.#run(() => this.#statements.touch.run(sessionExpiry(data.user, this.lifetimes, Date.now()), sid), callback);
+  }
+
+  override destroy(sid: string, callback?: Callback): void {
+    this.#run(() => this.#statements.destroy.run(sid), callback);
+  }
+
+  override length(callback: (error: unknown, length?: number) => void): void {
+    try {
+      callback(null, this.#statements.count.get(Date.now())?.n ?? 0);
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  /** Deletes dead rows; returns how many. Runs on a timer, callable from tests. */
+  purgeExpired(now = Date.now()): number {
+    try {
+      const removed = this.#statements.purge.run(now).changes;
+      if (removed > 0) this.logger.debug({ removed }, 'purged expired sessions');
+      return removed;
+    } catch (error) {
+      this.logger.error({ err: error }, 'session purge failed');
+      return 0;
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#purgeTimer);
+    this.#db.close();
+  }
+
+  #run(work: () => unknown, callback?: Callback): void {
+    try {
+      work();
+      callback?.();
+    } catch (error) {
+      callback?.(error);
+    }
+  }
+}

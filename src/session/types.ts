@@ -1,0 +1,37 @@
+import type { NetboxCookieJar } from '../netbox/types.js';
+
+/** Who is signed in, as the gateway remembers it between requests. */
+export interface SignedInUser {
+  /** As NetBox stores it. */
+  readonly username: string;
+  readonly netboxUserId: number;
+  readonly groups: readonly string[];
+  /** Which AAA server accepted the password, for the audit trail. */
+  readonly authServer: string;
+  readonly clientAddress: string;
+  readonly signedInAt: number;
+  lastSeenAt: number;
+  /** NetBox's sessionid/csrftoken, kept here so the browser never holds a NetBox credential. */
+  netboxCookies: NetboxCookieJar;
+  /** When the gateway last had to log into NetBox again behind the user's back; bounds re-login loops. */
+  netboxReloginAt?: number;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    user?: SignedInUser;
+    /** Synchronizer token for the gateway's own forms. */
+    csrfToken?: string;
+  }
+}
+
+export interface SessionLifetimes {
+  readonly idleTimeoutMs: number;
+  readonly maxAgeMs: number;
+}
+
+/** The moment after which a stored session is dead, whatever the browser still sends. */
+export function sessionExpiry(user: SignedInUser | undefined, lifetimes: SessionLifetimes, now: number): number {
+  if (user === undefined) return now + lifetimes.idleTimeoutMs;
+  return Math.min(user.signedInAt + lifetimes.maxAgeMs, user.lastSeenAt + lifetimes.idleTimeoutMs);
+}

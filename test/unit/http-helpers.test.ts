@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { stripRemoteUserHeaders, withoutCookies } from '../../src/http/client-headers.js';
+import { applySetCookies } from '../../src/http/proxy.js';
+
+describe('stripRemoteUserHeaders', () => {
+  it('removes every spelling of the remote-user family and nothing else', () => {
+    const headers = {
+      'remote-user': 'admin',
+      remote_user: 'admin',
+      'remote-user-group': 'superusers',
+      'x-sso-user': 'admin',
+      accept: 'text/html',
+    };
+    stripRemoteUserHeaders(headers, 'X-SSO-User');
+    expect(headers).toEqual({ accept: 'text/html' });
+  });
+});
+
+describe('withoutCookies', () => {
+  it('drops the named cookies and keeps the rest', () => {
+    expect(withoutCookies('a=1; sessionid=evil; b=2;csrftoken=x', new Set(['sessionid', 'csrftoken']))).toBe('a=1; b=2');
+    expect(withoutCookies('sessionid=evil', new Set(['sessionid']))).toBeUndefined();
+    expect(withoutCookies(undefined, new Set())).toBeUndefined();
+  });
+});
+
+describe('applySetCookies', () => {
+  it('adds, replaces and removes cookies as a browser would', () => {
+    const jar = applySetCookies({ sessionid: 'old', csrftoken: 'c1', theme: 'dark' }, [
+      'sessionid=new; HttpOnly; Path=/; SameSite=Lax',
+      'csrftoken=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/',
+      'theme=; Path=/',
+      'fresh=1; Max-Age=3600',
+    ]);
+    expect(jar).toEqual({ sessionid: 'new', fresh: '1' });
+  });
+});
