@@ -1,0 +1,131 @@
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { createRadiusAuthenticator } from './aaa/radius/authenticator.js';
+import { ConfigError } from './config/env-reader.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/types.js';
+import { createApp } from './http/app.js';
+import { createLogger, type Logger } from './log.js';
+import { SignIn } from './login/sign-in.js';
+import { NetboxClient } from './netbox/client.js';
+import { derivePassword } from './netbox/password.js';
+import { RestProvisioner } from './netbox/provisioning.js';
+import { PasswordWebSession, RemoteUserWebSession } from './netbox/web-session.js';
+import { AaaRolesAsGroups } from './roles/aaa-roles.js';
+import { createSessionLayer } from './session/index.js';
+
+export interface RunningGateway {
+  readonly server: Server;
+  /** The address actually bound (LISTEN_PORT=0 picks a free port). */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The composition root: every concrete piece is chosen here and nowhere else. */
+export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
+  const authenticator = createRadiusAuthenticator(config.aaa.radius, config.aaa.loginDeadlineMs, logger.child({ module: 'radius' }));
+  const roles = new AaaRolesAsGroups(config.provisioning.defaultGroups, logger.child({ module: 'roles' }));
+
+  const netboxLogger = logger.child({ module: 'netbox' });
+  const netbox = new NetboxClient({ baseUrl: config.netbox.url, token: config.netbox.token, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger });
+  const passwordFor = (username: string) => derivePassword(config.netbox.passwordSecret, username);
+  const provisioner = new RestProvisioner({
+    client: netbox,
+    autoCreateUser: config.provisioning.autoCreateUser,
+    groupSync: config.provisioning.groupSync,
+    passwordFor,
+    logger: netboxLogger,
+  });
+  const webSessions =
+    config.netbox.sessionMode === 'password'
+      ? new PasswordWebSession({ baseUrl: config.netbox.url, client: netbox, passwordFor, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger })
+      : new RemoteUserWebSession({ baseUrl: config.netbox.url, header: config.netbox.remoteUserHeader, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger });
+
+  const signIn = new SignIn({
+    authenticator,
+    roles,
+    provisioner,
+    webSessions,
+    profileAttributes: config.provisioning.profileAttributes,
+    logger: logger.child({ module: 'login' }),
+  });
+  const sessions = createSessionLayer(config.session, logger.child({ module: 'session' }));
+  const app = createApp({
+    netboxUrl: config.netbox.url,
+    trustedProxies: config.trustedProxies,
+    sessionCookieName: config.session.cookieName,
+    session: sessions.middleware,
+    signIn,
+    webSessions,
+    remoteUserHeader: config.netbox.remoteUserHeader,
+    sendRemoteUser: config.netbox.sessionMode === 'remote-user',
+    staticRoot: config.netbox.staticRoot,
+    logger: logger.child({ module: 'http' }),
+  });
+
+  const server = createServer(app);
+  // Longer than NetBox's 120 s upstream timeout, so a slow NetBox page is not cut by the gateway first.
+  server.requestTimeout = 130_000;
+  server.headersTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info(
+    { url, netbox: config.netbox.url.origin, aaa: config.aaa.method, servers: config.aaa.radius.servers.map((s) => `${s.host}:${s.port}`), sessionMode: config.netbox.sessionMode },
+    'gateway listening',
+  );
+  void checkNetbox(netbox, logger);
+
+  return {
+    server,
+    url,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      sessions.store.close();
+    },
+  };
+}
+
+/** A start-up hint for operators, not a gate: NetBox may come up after the gateway. */
+async function checkNetbox(netbox: NetboxClient, logger: Logger): Promise<void> {
+  try {
+    const version = await netbox.netboxVersion();
+    logger.info({ version }, 'NetBox answered');
+  } catch (error) {
+    logger.warn({ error: (error as Error).message }, 'NetBox did not answer the start-up check; logins will fail until it does');
+  }
+}
+
+async function main(): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`netbox-aaa-gateway: ${error.message}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+  const gateway = await startGateway(config, logger);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      logger.info({ signal }, 'shutting down');
+      void gateway.close().then(() => process.exit(0));
+    });
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`netbox-aaa-gateway: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
