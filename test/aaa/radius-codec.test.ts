@@ -306,7 +306,7 @@ describe('replies and their signatures', () => {
 
   it('catches a Message-Authenticator that is wrong while the Response Authenticator is right', () => {
     const packet = signed(true);
-    packet[22] ^= 0x01;
+    packet[22] = packet[22]! ^ 0x01;
     writeResponseAuthenticator(packet, requestAuthenticator, 'right');
     expect(verifyResponse(decodePacket(packet), requestAuthenticator, 'right')).toEqual({
       ok: false,
@@ -433,7 +433,7 @@ describe('properties', () => {
         (attributes, messageAuthenticator, position, flip, truncate) => {
           const packet = acceptFor(attributes, messageAuthenticator);
           const mutated = truncate ? packet.subarray(0, position % packet.length) : Buffer.from(packet);
-          if (!truncate) mutated[position % packet.length] ^= flip;
+          if (!truncate) mutated[position % packet.length] = mutated[position % packet.length]! ^ flip;
           const result = tryDecode(mutated);
           if (result instanceof RadiusDecodeError) return;
           expect(verifyResponse(result, requestAuthenticator, secret).ok).toBe(false);
