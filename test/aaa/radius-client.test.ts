@@ -253,11 +253,15 @@ describe('createRadiusAuthenticator', () => {
     expect(hole.requests).toHaveLength(2);
   });
 
-  it('falls over from a closed port without waiting', async () => {
+  it('falls over from a closed port without waiting for its timeouts', async () => {
     const started = performance.now();
-    const outcome = await createRadiusAuthenticator(config([await closedPort(), running.port]), 1_000, silentLogger).authenticate(alice);
+    const outcome = await createRadiusAuthenticator(
+      { ...config([await closedPort(), running.port]), timeoutMs: 500 },
+      2_000,
+      silentLogger,
+    ).authenticate(alice);
     expect(outcome.kind).toBe('accept');
-    expect(performance.now() - started).toBeLessThan(150);
+    expect(performance.now() - started).toBeLessThan(300);
   });
 
   it('stops at the first server that rejects', async () => {
@@ -288,7 +292,7 @@ describe('createRadiusAuthenticator', () => {
     server.faults.blackHole = true;
     const started = performance.now();
     const outcome = await createRadiusAuthenticator(config([running.port, running.port]), 120, silentLogger).authenticate(alice);
-    expect(performance.now() - started).toBeLessThan(300);
+    expect(performance.now() - started).toBeLessThan(400);
     expect(outcome.kind === 'unavailable' && outcome.failures.map((f) => f.error.reason)).toEqual(['deadline', 'deadline']);
   });
 });

@@ -163,7 +163,7 @@ export class RadiusClient implements AaaServer {
         timer = setTimeout(() => {
           if (transmissions < retries) transmit(target);
           else if (badReplies > 0) {
-            fail(new ServerTrouble('bad-reply', `${this.name}: ${badReplies} reply/replies failed the checks (wrong shared secret?), no valid one in ${retries} × ${timeoutMs} ms`));
+            fail(new ServerTrouble('bad-reply', `${this.name}: no valid reply in ${retries} × ${timeoutMs} ms, ${badReplies} ignored (wrong shared secret?)`));
           } else fail(new ServerTrouble('timeout', `${this.name}: no reply in ${retries} × ${timeoutMs} ms`));
         }, timeoutMs);
       };

@@ -27,12 +27,12 @@ export type RadiusCode = (typeof RadiusCode)[keyof typeof RadiusCode];
 
 const KNOWN_CODES: ReadonlySet<number> = new Set(Object.values(RadiusCode));
 
-export const HEADER_LENGTH = 20;
+const HEADER_LENGTH = 20;
 export const AUTHENTICATOR_LENGTH = 16;
 /** RFC 2865 §3: "The minimum length is 20 and maximum length is 4096." */
-export const MAX_PACKET_LENGTH = 4096;
+const MAX_PACKET_LENGTH = 4096;
 /** RFC 2865 §5: one attribute's Length octet counts itself and the Type octet. */
-export const MAX_ATTRIBUTE_VALUE_LENGTH = 253;
+const MAX_ATTRIBUTE_VALUE_LENGTH = 253;
 /** RFC 2865 §5.2: the hidden password is at most 128 octets. */
 export const MAX_PASSWORD_LENGTH = 128;
 const MESSAGE_AUTHENTICATOR_LENGTH = 16;

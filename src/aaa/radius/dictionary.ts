@@ -59,8 +59,6 @@ const STANDARD: readonly AttributeDefinition[] = [
 /** RFC 2865 §5.6 values the gateway sends. */
 export const ServiceType = {
   Login: 1,
-  AdministrativeUser: 6,
-  NasPrompt: 7,
 } as const;
 
 export interface VendorAttributeDefinition {
@@ -70,7 +68,7 @@ export interface VendorAttributeDefinition {
   readonly kind: 'text' | 'octets' | 'integer';
 }
 
-export const Vendor = { Cisco: 9 } as const;
+const Vendor = { Cisco: 9 } as const;
 
 const VENDOR_ATTRIBUTES: readonly VendorAttributeDefinition[] = [
   { vendorId: Vendor.Cisco, type: 1, name: 'Cisco-AVPair', kind: 'text' },
