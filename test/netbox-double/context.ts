@@ -1,0 +1,153 @@
+import type { Request, Response } from 'express';
+import { isCsrfSecret, maskCsrfSecret, newCsrfSecret } from './csrf.js';
+import type { DoubleSession, DoubleState, DoubleUser } from './state.js';
+
+const SESSION_COOKIE = 'sessionid';
+const CSRF_COOKIE = 'csrftoken';
+// Django's defaults: two weeks for the session (NetBox's LOGIN_TIMEOUT), a year for the CSRF cookie.
+const SESSION_MAX_AGE = 1_209_600;
+const CSRF_MAX_AGE = 31_449_600;
+// Django's host_validation_re: a comma-joined X-Forwarded-Host (a proxy appending instead of replacing) fails it.
+const VALID_HOST = /^([a-z0-9.-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(:\d+)?$/i;
+
+/** What Django's middleware stack has worked out about one request by the time a view runs. */
+export interface RequestContext {
+  readonly state: DoubleState;
+  readonly url: URL;
+  readonly cookies: Readonly<Record<string, string>>;
+  /** request.is_secure(): NetBox's SECURE_PROXY_SSL_HEADER is X-Forwarded-Proto. */
+  readonly secure: boolean;
+  /** request.get_host(): X-Forwarded-Host wins (USE_X_FORWARDED_HOST = True). */
+  readonly host: string;
+  /** NetBox's get_client_ip(): X-Real-IP, then X-Forwarded-For, then the socket address. */
+  readonly clientIp: string;
+  session: DoubleSession | undefined;
+  user: DoubleUser | undefined;
+  csrfSecret: string | undefined;
+}
+
+export function header(req: Request, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function parseCookies(raw: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of (raw ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    if (!(name in cookies)) cookies[name] = part.slice(eq + 1).trim();
+  }
+  return cookies;
+}
+
+/** Builds the context, or answers 400 itself (Django's DisallowedHost) and returns undefined. */
+export function createContext(state: DoubleState, req: Request, res: Response): RequestContext | undefined {
+  const host = header(req, 'x-forwarded-host') ?? header(req, 'host') ?? '';
+  if (!VALID_HOST.test(host)) {
+    res.status(400).type('html').send('<h1>Bad Request (400)</h1>');
+    return undefined;
+  }
+  const proto = header(req, 'x-forwarded-proto')?.split(',')[0]?.trim();
+  const clientIp =
+    header(req, 'x-real-ip')?.split(',')[0]?.trim() ||
+    header(req, 'x-forwarded-for')?.split(',')[0]?.trim() ||
+    req.socket.remoteAddress ||
+    '';
+  const cookies = parseCookies(header(req, 'cookie'));
+  const context: RequestContext = {
+    state,
+    url: new URL(req.originalUrl, 'http://netbox.invalid'),
+    cookies,
+    secure: proto === 'https',
+    host,
+    clientIp,
+    session: undefined,
+    user: undefined,
+    csrfSecret: isCsrfSecret(cookies[CSRF_COOKIE]) ? cookies[CSRF_COOKIE] : undefined,
+  };
+  const sessionKey = cookies[SESSION_COOKIE];
+  const session = sessionKey === undefined ? undefined : state.sessions.get(sessionKey);
+  if (session) {
+    const user = state.user(session.userId);
+    if (!user || user.passwordGeneration !== session.passwordGeneration) {
+      // Django flushes a session whose auth hash no longer matches, and SessionMiddleware drops the cookie.
+      state.sessions.delete(session.key);
+      deleteCookie(res, SESSION_COOKIE);
+    } else {
+      context.session = session;
+      context.user = user.isActive ? user : undefined;
+    }
+  }
+  return context;
+}
+
+/** Django's HttpResponseRedirect: a Location and an empty body. */
+export function redirect(res: Response, status: 301 | 302, location: string): void {
+  res.status(status).location(location).end();
+}
+
+export function baseUrl(context: RequestContext): string {
+  return `${context.secure ? 'https' : 'http'}://${context.host}`;
+}
+
+function setCookie(res: Response, name: string, value: string, maxAge: number): void {
+  const expires = new Date(Date.now() + maxAge * 1000).toUTCString();
+  res.append('Set-Cookie', `${name}=${value}; expires=${expires}; HttpOnly; Max-Age=${maxAge}; Path=/; SameSite=Lax`);
+}
+
+function deleteCookie(res: Response, name: string): void {
+  res.append('Set-Cookie', `${name}=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax`);
+}
+
+/** django.middleware.csrf.get_token(): a fresh masked token, creating (and setting) the secret when missing. */
+export function csrfToken(context: RequestContext, res: Response): string {
+  if (context.csrfSecret === undefined) {
+    context.csrfSecret = newCsrfSecret();
+    setCookie(res, CSRF_COOKIE, context.csrfSecret, CSRF_MAX_AGE);
+  }
+  return maskCsrfSecret(context.csrfSecret);
+}
+
+/** django.contrib.auth.login(): a new session key (the old session is gone), and a rotated CSRF secret. */
+export function logIn(context: RequestContext, res: Response, user: DoubleUser, backend: DoubleSession['backend']): void {
+  if (context.session) context.state.sessions.delete(context.session.key);
+  const session = context.state.openSession(user.id, backend);
+  context.session = session;
+  context.user = user;
+  user.lastLogin = new Date();
+  setCookie(res, SESSION_COOKIE, session.key, SESSION_MAX_AGE);
+  context.csrfSecret = newCsrfSecret();
+  setCookie(res, CSRF_COOKIE, context.csrfSecret, CSRF_MAX_AGE);
+}
+
+/** django.contrib.auth.logout(): the session is flushed and its cookie deleted. */
+export function logOut(context: RequestContext, res: Response): void {
+  if (context.session) {
+    context.state.sessions.delete(context.session.key);
+    deleteCookie(res, SESSION_COOKIE);
+  }
+  context.session = undefined;
+  context.user = undefined;
+}
+
+/**
+ * NetBox's RemoteUserMiddleware (force_logout_if_no_header = False): a header naming someone other than the session's
+ * user logs the session out and the named user in; no header leaves any existing session alone.
+ */
+export function applyRemoteUser(context: RequestContext, req: Request, res: Response): void {
+  const { remoteAuth } = context.state;
+  if (!remoteAuth.enabled) return;
+  const username = header(req, remoteAuth.header);
+  if (username === undefined) return;
+  if (context.user) {
+    if (context.user.username === username) return;
+    logOut(context, res);
+  }
+  if (username === '') return;
+  // RemoteUserBackend looks up (get_or_create) by exact username, not ignoring case.
+  let user = context.state.userByExactName(username);
+  if (!user && remoteAuth.autoCreateUser) user = context.state.insertUser(username);
+  if (user?.isActive) logIn(context, res, user, 'remote-user');
+}
