@@ -16,7 +16,7 @@ export function loadConfig(env: Env): Config {
 
   const listen = {
     host: read.string('LISTEN_HOST', '0.0.0.0'),
-    port: read.integer('LISTEN_PORT', 8080, { min: 1, max: 65535 }),
+    port: read.integer('LISTEN_PORT', 8080, { min: 0, max: 65535 }),
   };
   if (isIP(listen.host) === 0 && listen.host !== 'localhost') {
     read.problem('LISTEN_HOST', `must be an IP address (e.g. 0.0.0.0, 127.0.0.1, ::), got "${listen.host}"`);

@@ -1,0 +1,79 @@
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { startGateway, type RunningGateway } from '../../src/main.js';
+import { startNetboxDouble, type NetboxDouble, type NetboxDoubleOptions } from '../netbox-double/index.js';
+import { RadiusTestServer, type RadiusTestServerOptions } from './radius-server.js';
+
+export const RADIUS_SECRET = 'stack-shared-secret';
+
+/** Users the stack's RADIUS test server knows. */
+export const STACK_USERS: RadiusTestServerOptions['users'] = {
+  alice: {
+    password: 'alice-Passw0rd',
+    attributes: [
+      ['Class', 'netbox-admin'],
+      ['Class', 'CACS:0a0000010000abcd'],
+      ['Cisco-AVPair', 'shell:roles="dcim-editors ipam-editors"'],
+      ['Reply-Message', 'Alice Example'],
+    ],
+  },
+  bob: { password: 'bob-Passw0rd', attributes: [['Cisco-AVPair', 'shell:roles=netbox-readonly']] },
+  nobody: { password: 'nobody-Passw0rd' },
+};
+
+export interface Stack {
+  readonly gateway: RunningGateway;
+  readonly netbox: NetboxDouble;
+  readonly radius: RadiusTestServer;
+  readonly config: Config;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Extra environment for the gateway's config (overrides the stack's). */
+  readonly env?: Record<string, string>;
+  /** Applied to the loaded config, for values the environment cannot express in a test's time (e.g. 1 s idle timeout). */
+  readonly adjust?: (config: Config) => Config;
+  readonly netbox?: NetboxDoubleOptions;
+  /** RADIUS servers to put before the stack's own one (e.g. a dead port, to test failover). */
+  readonly radiusServersBefore?: readonly string[];
+  readonly logger?: Logger;
+}
+
+/** The gateway wired to a NetBox double and our RADIUS test server, all on loopback with random ports. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const netbox = await startNetboxDouble(options.netbox);
+  const radius = new RadiusTestServer({ secret: RADIUS_SECRET, users: STACK_USERS });
+  const radiusRunning = await radius.start({ host: '127.0.0.1', port: 0 });
+  const { value: token } = netbox.state.addServiceToken(1);
+  let config = loadConfig({
+    LISTEN_HOST: '127.0.0.1',
+    LISTEN_PORT: '0',
+    NETBOX_URL: netbox.url,
+    NETBOX_TOKEN: token,
+    SESSION_SECRET: 'stack-session-secret-0123456789abcdef',
+    SESSION_STORE: 'memory',
+    RADIUS_SERVERS: [...(options.radiusServersBefore ?? []), `127.0.0.1:${radiusRunning.port}`].join(','),
+    RADIUS_SECRET,
+    RADIUS_TIMEOUT: '0.3',
+    RADIUS_RETRIES: '1',
+    AAA_LOGIN_TIMEOUT: '3',
+    NETBOX_TIMEOUT: '2',
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  if (options.adjust) config = options.adjust(config);
+  const gateway = await startGateway(config, options.logger ?? silentLogger);
+  return {
+    gateway,
+    netbox,
+    radius,
+    config,
+    close: async () => {
+      await gateway.close();
+      await radiusRunning.close();
+      await netbox.close();
+    },
+  };
+}
