@@ -36,6 +36,7 @@ export interface NetboxDouble {
   readonly url: string;
   readonly port: number;
   readonly state: DoubleState;
+  /** Ends hanging requests too; calling it again is harmless. */
   close(): Promise<void>;
 }
 
@@ -91,15 +92,16 @@ export async function startNetboxDouble(options: NetboxDoubleOptions = {}): Prom
     server.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     state,
     close: () =>
-      new Promise<void>((resolve, reject) => {
+      (closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      })),
   };
 }
 
