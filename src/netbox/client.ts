@@ -1,0 +1,282 @@
+import type { Logger } from '../log.js';
+import { NetboxUnavailable } from './types.js';
+
+export interface NetboxClientOptions {
+  /** NetBox's address, BASE_PATH included (e.g. `https://netbox.example.com/` or `http://netbox:8080/netbox/`). */
+  readonly baseUrl: URL;
+  /** The bare service token: a 40-char v1 token, or a v2 token `nbt_<key>.<secret>`. */
+  readonly token: string;
+  /** Per request, connection and body included. */
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+}
+
+export interface NetboxApiGroup {
+  readonly id: number;
+  readonly name: string;
+}
+
+export interface NetboxApiUser {
+  readonly id: number;
+  readonly username: string;
+  readonly firstName: string;
+  readonly lastName: string;
+  readonly email: string;
+  readonly isActive: boolean;
+  readonly groups: readonly NetboxApiGroup[];
+}
+
+/** Fields of a user write; absent fields are not sent (a PATCH leaves them alone). */
+export interface UserChanges {
+  readonly username?: string;
+  readonly password?: string;
+  readonly firstName?: string;
+  readonly lastName?: string;
+  readonly email?: string;
+  readonly isActive?: boolean;
+  readonly groupIds?: readonly number[];
+}
+
+export type NewUserFields = UserChanges & { readonly username: string; readonly password: string };
+
+/**
+ * NetBox refused the data with 400 and field errors (DRF's `{"field": ["message", ...]}`). Still a
+ * NetboxUnavailable, so a caller that does not look closer treats it as "NetBox could not be used".
+ */
+export class NetboxValidationError extends NetboxUnavailable {
+  constructor(
+    readonly request: string,
+    readonly errors: Readonly<Record<string, readonly string[]>>,
+  ) {
+    const summary = Object.entries(errors)
+      .map(([field, messages]) => `${field}: ${messages.join(' ')}`)
+      .join('; ');
+    super(`NetBox ${request} refused the data: ${summary}`, 400);
+    this.name = 'NetboxValidationError';
+  }
+
+  /**
+   * A uniqueness refusal: "A user with that username already exists." (exact, on `username`), "A user with this
+   * username already exists." (differs in case, on `__all__`), "group with this name already exists." (on `name`).
+   */
+  get alreadyExists(): boolean {
+    return ['username', 'name', '__all__', 'non_field_errors'].some((field) =>
+      (this.errors[field] ?? []).some((message) => /already exists/i.test(message)),
+    );
+  }
+
+  /** True when every refused field is one of `fields`. */
+  onlyConcerns(fields: readonly string[]): boolean {
+    const refused = Object.keys(this.errors);
+    return refused.length > 0 && refused.every((field) => fields.includes(field));
+  }
+}
+
+const PAGE_LIMIT = 1000;
+// Keeps the query string well below any proxy's URL limit, however many groups a user has.
+const NAMES_PER_QUERY = 40;
+
+/** The slice of NetBox's REST API the gateway uses, with the service token. */
+export class NetboxClient {
+  readonly #apiBase: URL;
+  readonly #authorization: string;
+  readonly #timeoutMs: number;
+  readonly #logger: Logger;
+
+  constructor(options: NetboxClientOptions) {
+    if (options.token === '' || /\s/.test(options.token)) {
+      throw new Error('the NetBox token must be the bare token, without "Token "/"Bearer " and without spaces');
+    }
+    this.#apiBase = new URL('api/', withTrailingSlash(options.baseUrl));
+    // v2 tokens are the only ones with the `nbt_` prefix; everything else is a v1 token.
+    this.#authorization = options.token.startsWith('nbt_') ? `Bearer ${options.token}` : `Token ${options.token}`;
+    this.#timeoutMs = options.timeoutMs;
+    this.#logger = options.logger;
+  }
+
+  /** `netbox-version` from /api/status/ (also proves the token works). */
+  async netboxVersion(): Promise<string> {
+    const status = await this.#request('GET', 'status/');
+    const version = isRecord(status) ? status['netbox-version'] : undefined;
+    if (typeof version !== 'string') throw new NetboxUnavailable('NetBox GET /api/status/ has no netbox-version');
+    return version;
+  }
+
+  /**
+   * Every user whose name equals `username` ignoring case (NetBox keeps them unique that way, but rows created
+   * before that rule, or by remote-user auto-creation, can still collide).
+   */
+  async findUsers(username: string): Promise<NetboxApiUser[]> {
+    const found = await this.#list('users/users/', [['username__ie', username]], toUser);
+    // Re-checked here: a NetBox that ignored the filter would otherwise hand back somebody else.
+    const wanted = username.toLowerCase();
+    return found.filter((user) => user.username.toLowerCase() === wanted);
+  }
+
+  async createUser(fields: NewUserFields): Promise<NetboxApiUser> {
+    return toUser(await this.#request('POST', 'users/users/', userBody(fields)));
+  }
+
+  async updateUser(id: number, changes: UserChanges): Promise<NetboxApiUser> {
+    return toUser(await this.#request('PATCH', `users/users/${id}/`, userBody(changes)));
+  }
+
+  /** Groups named exactly (case-sensitively, as NetBox keeps group names unique) as one of `names`. */
+  async findGroups(names: readonly string[]): Promise<NetboxApiGroup[]> {
+    const groups: NetboxApiGroup[] = [];
+    for (let i = 0; i < names.length; i += NAMES_PER_QUERY) {
+      const chunk = names.slice(i, i + NAMES_PER_QUERY);
+      const found = await this.#list('users/groups/', chunk.map((name) => ['name', name] as const), toGroup);
+      groups.push(...found.filter((group) => chunk.includes(group.name)));
+    }
+    return groups;
+  }
+
+  async createGroup(name: string): Promise<NetboxApiGroup> {
+    return toGroup(await this.#request('POST', 'users/groups/', { name }));
+  }
+
+  async #list<T>(path: string, filters: ReadonlyArray<readonly [string, string]>, decode: (value: unknown) => T): Promise<T[]> {
+    const items: T[] = [];
+    for (;;) {
+      const query = new URLSearchParams();
+      for (const [name, value] of filters) query.append(name, value);
+      query.set('limit', String(PAGE_LIMIT));
+      query.set('offset', String(items.length));
+      const page = await this.#request('GET', path, undefined, query);
+      if (!isRecord(page) || typeof page['count'] !== 'number' || !Array.isArray(page['results'])) {
+        throw new NetboxUnavailable(`NetBox GET ${this.#apiBase.pathname}${path} did not answer with a list`);
+      }
+      items.push(...page['results'].map(decode));
+      if (page['results'].length === 0 || items.length >= page['count']) return items;
+    }
+  }
+
+  async #request(method: string, path: string, body?: unknown, query?: URLSearchParams): Promise<unknown> {
+    const url = new URL(path, this.#apiBase);
+    if (query) url.search = query.toString();
+    const label = `${method} ${url.pathname}`;
+    let status: number;
+    let text: string;
+    try {
+      const response = await fetch(url, {
+        method,
+        headers: {
+          Authorization: this.#authorization,
+          Accept: 'application/json',
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        // A redirect here is a misconfiguration (http→https, missing slash on 4.4) to report, not to follow.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      status = response.status;
+      text = await response.text();
+    } catch (error) {
+      throw new NetboxUnavailable(`NetBox ${label} failed: ${describeFetchError(error, this.#timeoutMs)}`, undefined, { cause: error });
+    }
+    const parsed = parseJson(text);
+    if (status >= 200 && status < 300) {
+      if (status === 204) return undefined;
+      if (parsed === undefined) throw new NetboxUnavailable(`NetBox ${label} answered ${status} without JSON`, status);
+      return parsed;
+    }
+    if (status === 400 && isRecord(parsed) && !('detail' in parsed)) {
+      const error = new NetboxValidationError(label, validationErrors(parsed));
+      this.#logger.debug({ request: label, errors: error.errors }, 'NetBox refused the data');
+      throw error;
+    }
+    throw new NetboxUnavailable(`NetBox ${label} answered ${status}: ${describeBody(parsed, text)}`, status);
+  }
+}
+
+function withTrailingSlash(url: URL): URL {
+  const copy = new URL(url.href);
+  if (!copy.pathname.endsWith('/')) copy.pathname += '/';
+  copy.search = '';
+  copy.hash = '';
+  return copy;
+}
+
+function userBody(changes: UserChanges): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (changes.username !== undefined) body['username'] = changes.username;
+  if (changes.password !== undefined) body['password'] = changes.password;
+  if (changes.firstName !== undefined) body['first_name'] = changes.firstName;
+  if (changes.lastName !== undefined) body['last_name'] = changes.lastName;
+  if (changes.email !== undefined) body['email'] = changes.email;
+  if (changes.isActive !== undefined) body['is_active'] = changes.isActive;
+  if (changes.groupIds !== undefined) body['groups'] = [...changes.groupIds];
+  return body;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function unexpected(what: string): NetboxUnavailable {
+  return new NetboxUnavailable(`NetBox answered with an unexpected ${what}`);
+}
+
+function toGroup(value: unknown): NetboxApiGroup {
+  if (!isRecord(value) || typeof value['id'] !== 'number' || typeof value['name'] !== 'string') throw unexpected('group');
+  return { id: value['id'], name: value['name'] };
+}
+
+function toUser(value: unknown): NetboxApiUser {
+  if (!isRecord(value) || typeof value['id'] !== 'number' || typeof value['username'] !== 'string') throw unexpected('user');
+  const groups = value['groups'];
+  if (!Array.isArray(groups)) throw unexpected('user (no groups)');
+  const textField = (name: string): string => (typeof value[name] === 'string' ? value[name] : '');
+  return {
+    id: value['id'],
+    username: value['username'],
+    firstName: textField('first_name'),
+    lastName: textField('last_name'),
+    email: textField('email'),
+    isActive: value['is_active'] === true,
+    groups: groups.map(toGroup),
+  };
+}
+
+function validationErrors(body: Record<string, unknown>): Record<string, string[]> {
+  const errors: Record<string, string[]> = {};
+  for (const [field, messages] of Object.entries(body)) {
+    errors[field] = Array.isArray(messages)
+      ? messages.map((m) => (typeof m === 'string' ? m : JSON.stringify(m)))
+      : [typeof messages === 'string' ? messages : JSON.stringify(messages)];
+  }
+  return errors;
+}
+
+/** NetBox's own words (`detail`, or `error` on a 500), else the start of the body without markup. */
+function describeBody(parsed: unknown, text: string): string {
+  if (isRecord(parsed)) {
+    if (typeof parsed['detail'] === 'string') return parsed['detail'];
+    if (typeof parsed['error'] === 'string') return parsed['error'];
+  }
+  const plain = text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  return plain === '' ? '(empty body)' : plain.slice(0, 300);
+}
+
+export function describeFetchError(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return `no answer within ${timeoutMs} ms`;
+  }
+  if (error instanceof Error) {
+    const cause = error.cause;
+    if (isRecord(cause) && typeof cause['code'] === 'string') return cause['code'];
+    if (cause instanceof Error) return cause.message;
+    return error.message;
+  }
+  return String(error);
+}
