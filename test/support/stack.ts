@@ -38,6 +38,8 @@ export interface StackOptions {
   readonly netbox?: NetboxDoubleOptions;
   /** RADIUS servers to put before the stack's own one (e.g. a dead port, to test failover). */
   readonly radiusServersBefore?: readonly string[];
+  /** Use these RADIUS servers (e.g. a real FreeRADIUS) instead of the stack's test server. */
+  readonly radius?: { readonly servers: readonly string[]; readonly secret: string };
   readonly logger?: Logger;
 }
 
@@ -54,8 +56,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     NETBOX_TOKEN: token,
     SESSION_SECRET: 'stack-session-secret-0123456789abcdef',
     SESSION_STORE: 'memory',
-    RADIUS_SERVERS: [...(options.radiusServersBefore ?? []), `127.0.0.1:${radiusRunning.port}`].join(','),
-    RADIUS_SECRET,
+    RADIUS_SERVERS: (options.radius?.servers ?? [...(options.radiusServersBefore ?? []), `127.0.0.1:${radiusRunning.port}`]).join(','),
+    RADIUS_SECRET: options.radius?.secret ?? RADIUS_SECRET,
     RADIUS_TIMEOUT: '0.3',
     RADIUS_RETRIES: '1',
     AAA_LOGIN_TIMEOUT: '3',

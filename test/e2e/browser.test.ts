@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
+import { startFreeRadius, type RunningFreeRadius } from '../support/freeradius.js';
+import { startStack, type Stack } from '../support/stack.js';
+
+const SECRET = 'e2e-freeradius-secret';
+const SCREENSHOTS = '.tmp/screenshots';
+
+/** Headless Chromium through the gateway, signing in against a real FreeRADIUS, landing in the NetBox double. */
+describe('browser end to end: Chromium → gateway → FreeRADIUS → NetBox', () => {
+  let freeradius: RunningFreeRadius;
+  let stack: Stack;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    freeradius = await startFreeRadius({
+      secret: SECRET,
+      requireMessageAuthenticator: true,
+      users: {
+        'ada.lovelace': {
+          password: 'Analytical-Engine-1843',
+          attributes: [
+            ['Class', 'netbox-admin'],
+            ['Class', 'ops'],
+            ['Cisco-AVPair', 'shell:roles="dcim-editors ipam-editors"'],
+            ['Cisco-AVPair', 'shell:priv-lvl=15'],
+          ],
+        },
+      },
+    });
+    stack = await startStack({
+      radius: { servers: [`127.0.0.1:${freeradius.port}`], secret: SECRET },
+      env: { DEFAULT_GROUPS: 'netbox-users', RADIUS_TIMEOUT: '2', AAA_LOGIN_TIMEOUT: '5' },
+    });
+    browser = await launchChromium();
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+    await freeradius?.stop();
+  });
+
+  it('signs in from a deep link, lands there with the mapped groups, and signs out of NetBox too', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.gateway.url}/dcim/devices/?site=lab-1`);
+    expect(new URL(page.url()).pathname).toBe('/-/login');
+    expect(new URL(page.url()).searchParams.get('next')).toBe('/dcim/devices/?site=lab-1');
+
+    // A wrong password first: the message shows, the name stays, the password field is empty.
+    await page.getByLabel('User name').fill('ada.lovelace');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#error').textContent()).toBe('Sign-in failed: wrong user name or password.');
+    expect(await page.getByLabel('User name').inputValue()).toBe('ada.lovelace');
+    expect(await page.getByLabel('Password').inputValue()).toBe('');
+    await page.screenshot({ path: `${SCREENSHOTS}/login-error.png` });
+
+    // Keyboard only: the password field has focus after a failed attempt; Enter submits.
+    await page.keyboard.type('Analytical-Engine-1843');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${stack.gateway.url}/dcim/devices/?site=lab-1`);
+    expect(await page.locator('#netbox-user').textContent()).toBe('ada.lovelace');
+    const groups = (await page.locator('#netbox-groups li').allTextContents()).sort();
+    expect(groups).toEqual(['dcim-editors', 'ipam-editors', 'netbox-admin', 'netbox-users', 'ops']);
+    await page.screenshot({ path: `${SCREENSHOTS}/netbox-page.png` });
+
+    const cookies = await context.cookies();
+    expect(cookies.map((c) => c.name)).toEqual(['nbgw_session']);
+    expect(cookies[0]).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+
+    const user = stack.netbox.state.findUser('ada.lovelace')!;
+    expect(stack.netbox.state.sessionsOf(user.id)).toHaveLength(1);
+
+    // NetBox's own "Log out" link.
+    await page.goto(`${stack.gateway.url}/logout/`);
+    expect(new URL(page.url()).pathname).toBe('/-/login');
+    expect(await page.locator('#notice').textContent()).toBe('You have been signed out.');
+    await page.screenshot({ path: `${SCREENSHOTS}/signed-out.png` });
+    expect(stack.netbox.state.sessionsOf(user.id)).toHaveLength(0);
+
+    await page.goto(`${stack.gateway.url}/dcim/devices/`);
+    expect(new URL(page.url()).pathname).toBe('/-/login');
+    await context.close();
+  });
+});
