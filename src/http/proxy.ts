@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { Request, Response } from 'express';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { Logger } from '../log.js';
-import type { NetboxCookieJar } from '../netbox/types.js';
+import { applySetCookies, cookieHeader } from '../netbox/cookies.js';
 import { NETBOX_COOKIE_NAMES, withoutCookies } from './client-headers.js';
 
 /** NetBox's nginx sample allows 25 MB bodies; gunicorn's timeout is 120 s. */
@@ -57,10 +57,9 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
   function prepareUpstreamRequest(proxyReq: ClientRequest, req: Request): void {
     const user = req.session?.user;
     const cookies = withoutCookies(req.get('cookie'), user ? new Set([...dropFromBrowser, ...Object.keys(user.netboxCookies)]) : dropFromBrowser);
-    const jar = user ? Object.entries(user.netboxCookies).map(([name, value]) => `${name}=${value}`) : [];
-    const cookieHeader = [cookies, ...jar].filter((part) => part !== undefined && part !== '').join('; ');
-    if (cookieHeader === '') proxyReq.removeHeader('cookie');
-    else proxyReq.setHeader('cookie', cookieHeader);
+    const combined = [cookies, user ? cookieHeader(user.netboxCookies) : undefined].filter((part) => part !== undefined && part !== '').join('; ');
+    if (combined === '') proxyReq.removeHeader('cookie');
+    else proxyReq.setHeader('cookie', combined);
 
     // The gateway's own view, which honours X-Forwarded-* only from TRUSTED_PROXIES.
     proxyReq.removeHeader('forwarded');
@@ -100,25 +99,4 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
     }
     void proxy(req, res);
   };
-}
-
-/** The jar after NetBox's Set-Cookie headers: new values replace old ones, expired or emptied cookies leave. */
-export function applySetCookies(jar: NetboxCookieJar, setCookies: readonly string[]): NetboxCookieJar {
-  const next: NetboxCookieJar = { ...jar };
-  for (const header of setCookies) {
-    const [pair = '', ...attributes] = header.split(';');
-    const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    const expired = attributes.some((attribute) => {
-      const [key = '', raw = ''] = attribute.split('=', 2).map((s) => s.trim());
-      if (key.toLowerCase() === 'max-age') return Number(raw) <= 0;
-      if (key.toLowerCase() === 'expires') return Date.parse(raw) <= Date.now();
-      return false;
-    });
-    if (expired || value === '' || value === '""') delete next[name];
-    else next[name] = value;
-  }
-  return next;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { describeFetchError, type NetboxClient } from './client.js';
+import { applySetCookies, cookieHeader } from './cookies.js';
 import { KeyedLock } from './keyed-lock.js';
 import { NetboxUnavailable, type NetboxCookieJar, type NetboxUser, type WebSessionOpener } from './types.js';
 
@@ -181,33 +182,6 @@ export class RemoteUserWebSession implements WebSessionOpener {
 
 function isRedirect(status: number): boolean {
   return status >= 300 && status < 400;
-}
-
-function cookieHeader(jar: NetboxCookieJar): string {
-  return Object.entries(jar)
-    .map(([name, value]) => `${name}=${value}`)
-    .join('; ');
-}
-
-/** Folds Set-Cookie headers into a jar; a cookie set empty, with Max-Age=0 or an expiry in the past is removed. */
-function applySetCookies(jar: NetboxCookieJar, setCookies: readonly string[]): NetboxCookieJar {
-  const next: NetboxCookieJar = { ...jar };
-  for (const line of setCookies) {
-    const [pair = '', ...attributes] = line.split(';');
-    const eq = pair.indexOf('=');
-    if (eq <= 0) continue;
-    const name = pair.slice(0, eq).trim();
-    const value = pair.slice(eq + 1).trim();
-    const expired = attributes.some((attribute) => {
-      const [key = '', raw = ''] = attribute.split('=', 2).map((part) => part.trim());
-      if (key.toLowerCase() === 'max-age') return Number(raw) <= 0;
-      if (key.toLowerCase() === 'expires') return Date.parse(raw) <= Date.now();
-      return false;
-    });
-    if (expired || value === '' || value === '""') delete next[name];
-    else next[name] = value;
-  }
-  return next;
 }
 
 /** The value of `<input ... name="<name>" ... value="...">` in Django's rendering of a form. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { stripRemoteUserHeaders, withoutCookies } from '../../src/http/client-headers.js';
-import { applySetCookies } from '../../src/http/proxy.js';
+import { applySetCookies } from '../../src/netbox/cookies.js';
 
 describe('stripRemoteUserHeaders', () => {
   it('removes every spelling of the remote-user family and nothing else', () => {
