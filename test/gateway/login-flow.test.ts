@@ -73,6 +73,10 @@ describe('sign-in flow through the gateway (password mode)', () => {
     const response = await browser.postForm('/-/login', { username: 'alice', password: STACK_USERS.alice!.password });
     expect(response.status).toBe(403);
     expect(response.body).toContain('form had expired');
+    // A real token, but another session's: what a cross-site attacker could obtain for themselves.
+    const attackerToken = formToken((await new CookieBrowser(stack.gateway.url).get('/-/login')).body);
+    const forged = await browser.postForm('/-/login', { csrf_token: attackerToken, username: 'alice', password: STACK_USERS.alice!.password });
+    expect(forged.status).toBe(403);
     expect(stack.radius.requests.filter((r) => r.attributes.some(([n, v]) => n === 'User-Name' && v === 'alice'))).toHaveLength(0);
   });
 
