@@ -93,10 +93,13 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    deps.logger.error({ path: req.path, err: error }, 'request failed');
+    // Client errors raised by express's own middleware (a missing static file, an oversized form) carry their status.
+    const status = clientErrorStatus(error);
+    if (status === undefined) deps.logger.error({ path: req.path, err: error }, 'request failed');
+    const message = status === 404 ? 'Not found.' : status === undefined ? 'Internal error in the login gateway.' : 'Bad request.';
     if (res.headersSent) res.destroy();
-    else if (wantsJson(req)) res.status(500).json({ detail: 'Internal error in the login gateway.' });
-    else res.status(500).type('text/plain').send('Internal error in the login gateway.');
+    else if (wantsJson(req)) res.status(status ?? 500).json({ detail: message });
+    else res.status(status ?? 500).type('text/plain').send(message);
   });
   return app;
 }
@@ -129,4 +132,9 @@ function wantsJson(req: Request): boolean {
 function carriesNetboxToken(req: Request): boolean {
   const authorization = req.get('authorization') ?? '';
   return /^Token\s+\S+/i.test(authorization) || /^Bearer\s+nbt_\S+/i.test(authorization);
+}
+
+function clientErrorStatus(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }

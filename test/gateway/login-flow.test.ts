@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieBrowser } from '../netbox-double/browser.js';
 import { startStack, STACK_USERS, type Stack } from '../support/stack.js';
@@ -275,6 +278,25 @@ describe('sign-in flow through the gateway (password mode)', () => {
     expect(stack.netbox.state.requestsTo('/__double__/body')).toHaveLength(0);
   });
 
+  it('refuses a password RADIUS cannot carry with a clear message, without asking any server', async () => {
+    const before = stack.radius.requests.length;
+    const response = await signIn(new CookieBrowser(stack.gateway.url), 'bob', 'p'.repeat(129));
+    expect(response.status).toBe(400);
+    expect(response.body).toContain('RADIUS can carry at most 128 bytes');
+    expect(stack.radius.requests.length).toBe(before);
+  });
+
+  it('passes HTMX headers untouched and keeps the browser on the gateway when NetBox redirects absolutely', async () => {
+    const browser = new CookieBrowser(stack.gateway.url);
+    await signIn(browser, 'bob', STACK_USERS.bob!.password);
+    const echoed = await browser.get('/__double__/headers', { 'HX-Request': 'true', 'HX-Target': 'object_list', 'HX-Current-URL': 'http://x/dcim/' });
+    const seen = (JSON.parse(echoed.body) as { headers: Record<string, string> }).headers;
+    expect(seen).toMatchObject({ 'hx-request': 'true', 'hx-target': 'object_list', 'hx-current-url': 'http://x/dcim/' });
+    const redirected = await browser.get('/__double__/redirect?to=/dcim/sites/');
+    expect(redirected.status).toBe(302);
+    expect(redirected.location).toBe('/dcim/sites/');
+  });
+
   it('serves NetBox static files without a session', async () => {
     const response = await fetch(`${stack.gateway.url}/static/netbox.css`);
     expect(response.status).toBe(200);
@@ -414,6 +436,41 @@ describe('sign-in flow when things go wrong', () => {
       );
       expect(response.status).toBe(303);
       expect(response.headers.getSetCookie().join('\n')).toMatch(/; Secure/);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('static files and trusted proxies', () => {
+  it('serves /static/ from NETBOX_STATIC_ROOT without asking NetBox', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'nbgw-static-'));
+    writeFileSync(join(root, 'netbox.css'), 'body { color: teal }');
+    const stack = await startStack({ env: { NETBOX_STATIC_ROOT: root } });
+    try {
+      const response = await fetch(`${stack.gateway.url}/static/netbox.css`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('body { color: teal }');
+      expect((await fetch(`${stack.gateway.url}/static/missing.css`)).status).toBe(404);
+      expect(stack.netbox.state.requestsTo('/static/')).toHaveLength(0);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it("believes a trusted proxy's X-Forwarded-For for the client address", async () => {
+    const stack = await startStack({ env: { TRUSTED_PROXIES: '127.0.0.1' } });
+    try {
+      const browser = new CookieBrowser(stack.gateway.url);
+      const headers = { 'X-Forwarded-For': '198.51.100.7', 'X-Forwarded-Host': 'netbox.example.net', 'X-Forwarded-Proto': 'https', Origin: 'https://netbox.example.net' };
+      const page = await browser.get('/-/login', headers);
+      await browser.postForm('/-/login', { csrf_token: formToken(page.body), next: '/', username: 'bob', password: STACK_USERS.bob!.password }, headers);
+      expect(stack.radius.requests.at(-1)!.attributes).toContainEqual(['Calling-Station-Id', '198.51.100.7']);
+      const seen = (JSON.parse((await browser.get('/__double__/headers', headers)).body) as { headers: Record<string, string> }).headers;
+      expect(seen['x-forwarded-for']).toBe('198.51.100.7, 127.0.0.1');
+      expect(seen['x-real-ip']).toBe('198.51.100.7');
+      expect(seen['x-forwarded-host']).toBe('netbox.example.net');
+      expect(seen['x-forwarded-proto']).toBe('https');
     } finally {
       await stack.close();
     }

@@ -1,0 +1,68 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type session from 'express-session';
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { SqliteSessionStore } from '../../src/session/sqlite-store.js';
+import '../../src/session/types.js';
+
+const lifetimes = { idleTimeoutMs: 60_000, maxAgeMs: 600_000 };
+
+function get(store: SqliteSessionStore, sid: string): Promise<session.SessionData | null | undefined> {
+  return new Promise((resolve, reject) => store.get(sid, (error, data) => (error ? reject(error) : resolve(data))));
+}
+
+function set(store: SqliteSessionStore, sid: string, data: session.SessionData): Promise<void> {
+  return new Promise((resolve, reject) => store.set(sid, data, (error) => (error ? reject(error) : resolve())));
+}
+
+function signedIn(signedInAt: number, lastSeenAt: number): session.SessionData {
+  return {
+    cookie: { originalMaxAge: null } as session.Cookie,
+    user: {
+      username: 'alice',
+      netboxUserId: 7,
+      groups: ['ops'],
+      authServer: '127.0.0.1:1812',
+      clientAddress: '127.0.0.1',
+      signedInAt,
+      lastSeenAt,
+      netboxCookies: { sessionid: 'abc' },
+    },
+  };
+}
+
+describe('SqliteSessionStore', () => {
+  it('keeps sessions across a restart of the process (a new store on the same file)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'nbgw-store-')), 'sub', 'sessions.sqlite');
+    const first = new SqliteSessionStore(path, lifetimes, silentLogger);
+    await set(first, 'sid-1', signedIn(Date.now(), Date.now()));
+    first.close();
+    const second = new SqliteSessionStore(path, lifetimes, silentLogger);
+    expect((await get(second, 'sid-1'))?.user?.netboxCookies).toEqual({ sessionid: 'abc' });
+    second.close();
+  });
+
+  it('never returns a session past its idle or absolute lifetime, and purges it', async () => {
+    const store = new SqliteSessionStore(':memory:', lifetimes, silentLogger);
+    const now = Date.now();
+    await set(store, 'idle', signedIn(now - 120_000, now - 61_000));
+    await set(store, 'too-old', signedIn(now - 601_000, now - 1_000));
+    await set(store, 'fresh', signedIn(now - 120_000, now - 1_000));
+    expect(await get(store, 'idle')).toBeNull();
+    expect(await get(store, 'too-old')).toBeNull();
+    expect(await get(store, 'fresh')).not.toBeNull();
+    expect(store.purgeExpired()).toBe(2);
+    expect(store.purgeExpired(now + 600_000)).toBe(1);
+    store.close();
+  });
+
+  it('forgets a destroyed session', async () => {
+    const store = new SqliteSessionStore(':memory:', lifetimes, silentLogger);
+    await set(store, 'sid', signedIn(Date.now(), Date.now()));
+    await new Promise<void>((resolve) => store.destroy('sid', () => resolve()));
+    expect(await get(store, 'sid')).toBeNull();
+    store.close();
+  });
+});
