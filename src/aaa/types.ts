@@ -62,3 +62,25 @@ export interface AaaServer {
   /** Must settle (with ServerTrouble 'deadline') soon after `signal` aborts. */
   verify(request: AuthRequest, signal: AbortSignal): Promise<ServerVerdict>;
 }
+
+/** One gateway session as accounting sees it: TACACS+ task_id, RADIUS Acct-Session-Id. */
+export interface AccountingSession {
+  /** Unique per gateway session; the same value in the START and the STOP record. */
+  readonly id: string;
+  readonly username: string;
+  /** The browser's address (rem_addr / Calling-Station-Id). */
+  readonly clientAddress: string;
+  /** Milliseconds since the epoch. */
+  readonly startedAt: number;
+}
+
+export type SessionEndCause = 'logout' | 'idle-timeout' | 'max-age' | 'netbox-refused';
+
+/**
+ * Session accounting towards the AAA servers. Best effort by contract: implementations log failures and
+ * never throw, because an accounting server being down must not lock users out or keep them in.
+ */
+export interface Accounting {
+  start(session: AccountingSession): Promise<void>;
+  stop(session: AccountingSession, end: { readonly at: number; readonly cause: SessionEndCause }): Promise<void>;
+}

@@ -15,6 +15,41 @@ export interface RadiusConfig {
   readonly nasIdentifier: string;
 }
 
+export type TacacsAuthType = 'pap' | 'ascii' | 'chap';
+
+export interface TacacsServer extends HostPort {
+  /** RFC 9887 TACACS+ over TLS 1.3 (no obfuscation, never falls back to plain TCP). */
+  readonly tls: boolean;
+}
+
+export interface TacacsTlsConfig {
+  /** PEM file of the CA(s) that sign the servers' certificates; undefined: the system's trust store. */
+  readonly caFile: string | undefined;
+  /** Name expected in the server certificate; undefined: the configured host. */
+  readonly serverName: string | undefined;
+  /** Client certificate and key (PEM files), for servers that require one. */
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
+}
+
+export interface TacacsConfig {
+  /** Tried in this order. Plain servers default to port 49, TLS servers to 300. */
+  readonly servers: readonly TacacsServer[];
+  /** Obfuscation key for plain-TCP servers (RFC 8907 §4.5); unused over TLS. */
+  readonly secret: string;
+  /** Per server: connect plus the whole exchange of one step. */
+  readonly timeoutMs: number;
+  readonly authType: TacacsAuthType;
+  /** `service=` of authorization and accounting requests, e.g. `shell` or `netbox`. */
+  readonly service: string;
+  /** The `port` field: a name for the gateway's "line". */
+  readonly portName: string;
+  /** Ask for authorization after PASS and fail the login when it is refused. */
+  readonly authorization: boolean;
+  readonly accounting: boolean;
+  readonly tls: TacacsTlsConfig;
+}
+
 export type NetboxSessionMode = 'password' | 'remote-user';
 
 export interface Config {
