@@ -21,14 +21,15 @@ export const MAX_SEQ_NO = 255;
 export const Version = { Default: 0xc0, One: 0xc1 } as const;
 export const PacketType = { Authentication: 0x01, Authorization: 0x02, Accounting: 0x03 } as const;
 export type PacketType = (typeof PacketType)[keyof typeof PacketType];
-export const HeaderFlag = { Unencrypted: 0x01, SingleConnect: 0x04 } as const;
+/** The only header flag we act on. Single-connect (0x04) is never offered, so it is ignored like any other bit (§4.1, §4.3). */
+export const HeaderFlag = { Unencrypted: 0x01 } as const;
 
 export const AuthenAction = { Login: 0x01 } as const;
 export const AuthenType = { Ascii: 0x01, Pap: 0x02, Chap: 0x03 } as const;
 export const AuthenService = { Login: 0x01 } as const;
 export const AuthenMethod = { TacacsPlus: 0x06 } as const;
-/** §9: 1 is TAC_PLUS_PRIV_LVL_USER, 15 is TAC_PLUS_PRIV_LVL_MAX. */
-export const PrivLevel = { User: 0x01, Max: 0x0f } as const;
+/** §9: TAC_PLUS_PRIV_LVL_USER, an ordinary user. */
+export const PrivLevel = { User: 0x01 } as const;
 
 export const AuthenStatus = {
   Pass: 0x01,
@@ -42,7 +43,6 @@ export const AuthenStatus = {
 } as const;
 export type AuthenStatus = (typeof AuthenStatus)[keyof typeof AuthenStatus];
 export const AuthenReplyFlag = { NoEcho: 0x01 } as const;
-export const ContinueFlag = { Abort: 0x01 } as const;
 
 export const AuthorStatus = { PassAdd: 0x01, PassRepl: 0x02, Fail: 0x10, Error: 0x11, Follow: 0x21 } as const;
 export type AuthorStatus = (typeof AuthorStatus)[keyof typeof AuthorStatus];

@@ -1,0 +1,50 @@
+import type { TacacsConfig } from '../../config/types.js';
+import type { Logger } from '../../log.js';
+import { FailoverAuthenticator } from '../failover.js';
+import { serverName } from '../radius/client.js';
+import type { Accounting, Authenticator } from '../types.js';
+import { TacacsAccounting } from './accounting.js';
+import { TacacsClient } from './client.js';
+import { loadTlsMaterial, type TlsMaterial } from './tls.js';
+import type { Endpoint } from './transport.js';
+
+/** The TACACS+ front door: one client per configured server, asked in order by the failover chain. */
+export function createTacacsAuthenticator(config: TacacsConfig, loginDeadlineMs: number, logger: Logger): Authenticator {
+  const servers = endpoints(config).map(
+    (endpoint) =>
+      new TacacsClient({
+        endpoint,
+        timeoutMs: config.timeoutMs,
+        authType: config.authType,
+        service: config.service,
+        portName: config.portName,
+        authorization: config.authorization,
+        logger,
+      }),
+  );
+  return new FailoverAuthenticator(servers, { deadlineMs: loginDeadlineMs, logger });
+}
+
+/** START/STOP records to the same servers; a no-op when accounting is off, so callers need not check. */
+export function createTacacsAccounting(config: TacacsConfig, logger: Logger): Accounting {
+  if (!config.accounting) return { start: async () => {}, stop: async () => {} };
+  return new TacacsAccounting({
+    endpoints: endpoints(config),
+    timeoutMs: config.timeoutMs,
+    authType: config.authType,
+    service: config.service,
+    portName: config.portName,
+    logger,
+  });
+}
+
+/** TLS files are read here, once: a missing CA or key stops start-up instead of failing every login. */
+function endpoints(config: TacacsConfig): Endpoint[] {
+  let material: TlsMaterial | undefined;
+  return config.servers.map((server) => ({
+    name: serverName(server),
+    host: server.host,
+    port: server.port,
+    transport: server.tls ? { kind: 'tls', material: (material ??= loadTlsMaterial(config.tls)) } : { kind: 'tcp', key: config.secret },
+  }));
+}
