@@ -326,6 +326,16 @@ describe('server faults', () => {
     expect(server.refused).toHaveLength(1);
   });
 
+  it('a reply with another seq_no, session_id, type or version is a bad reply, whatever its body says', async () => {
+    const problems = { seq_no: 'reply seq_no 4, expected 2', session_id: 'another session_id', type: 'reply of type 2', version: 'reply version 0xc0' } as const;
+    for (const [field, problem] of Object.entries(problems)) {
+      server.faults.mismatchedReply = field as keyof typeof problems;
+      const error = await trouble(client().verify(alice, noDeadline()));
+      expect(error.reason).toBe('bad-reply');
+      expect(error.message).toContain(problem);
+    }
+  });
+
   it('garbage with the right header is a bad reply', async () => {
     server.faults.garbage = true;
     expect((await trouble(client().verify(alice, noDeadline()))).reason).toBe('bad-reply');

@@ -74,6 +74,8 @@ export interface TacacsTestFaults {
   promptAgain: boolean;
   /** Over TLS: answer with the unencrypted flag clear (and the body obfuscated), against RFC 9887 §4. */
   obfuscatedOverTls: boolean;
+  /** Answer with this header field wrong (the body still obfuscated to match the header sent). */
+  mismatchedReply: 'seq_no' | 'session_id' | 'type' | 'version' | undefined;
 }
 
 export interface Peer {
@@ -125,6 +127,7 @@ const NO_FAULTS: TacacsTestFaults = {
   promptForUser: false,
   promptAgain: false,
   obfuscatedOverTls: false,
+  mismatchedReply: undefined,
 };
 
 const FORCED_AUTHEN_STATUS = {
@@ -287,7 +290,7 @@ export class TacacsTestServer {
     const clear = tls ? !this.faults.obfuscatedOverTls : this.faults.unencryptedReply;
     const key = this.faults.wrongKey ? `${this.#key}-but-wrong` : this.#key;
     const header = { ...request, seqNo: request.seqNo + 1, flags: clear ? HeaderFlag.Unencrypted : 0 };
-    this.#sendRaw(socket, encodePacket(header, reply.body, key), reply.final);
+    this.#sendRaw(socket, encodePacket(mismatch(header, this.faults.mismatchedReply), reply.body, key), reply.final);
   }
 
   #sendRaw(socket: Socket, packet: Buffer, final: boolean): void {
@@ -354,6 +357,21 @@ export class TacacsTestServer {
     const pass = user !== undefined && equalText(Buffer.from(cont.userMsg, 'utf8'), user.password);
     if (!pass && this.faults.promptAgain) return authenReply(AuthenStatus.GetPass, 'Password incorrect, try again: ', false, AuthenReplyFlag.NoEcho);
     return verdict(pass);
+  }
+}
+
+function mismatch(header: Omit<TacacsHeader, 'length'>, field: TacacsTestFaults['mismatchedReply']): Omit<TacacsHeader, 'length'> {
+  switch (field) {
+    case undefined:
+      return header;
+    case 'seq_no':
+      return { ...header, seqNo: header.seqNo + 2 };
+    case 'session_id':
+      return { ...header, sessionId: (header.sessionId ^ 1) >>> 0 };
+    case 'type':
+      return { ...header, type: header.type === PacketType.Authentication ? PacketType.Authorization : PacketType.Authentication };
+    case 'version':
+      return { ...header, version: header.version ^ 1 };
   }
 }
 
