@@ -3,9 +3,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createRadiusAuthenticator } from './aaa/radius/authenticator.js';
+import { serverName } from './aaa/radius/client.js';
+import { createTacacsAccounting, createTacacsAuthenticator } from './aaa/tacacs/authenticator.js';
+import type { Accounting, Authenticator } from './aaa/types.js';
 import { ConfigError } from './config/env-reader.js';
 import { loadConfig } from './config/load.js';
-import type { Config } from './config/types.js';
+import type { AaaConfig, Config } from './config/types.js';
 import { createApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { SignIn } from './login/sign-in.js';
@@ -15,6 +18,7 @@ import { RestProvisioner } from './netbox/provisioning.js';
 import { PasswordWebSession, RemoteUserWebSession } from './netbox/web-session.js';
 import { AaaRolesAsGroups } from './roles/aaa-roles.js';
 import { createSessionLayer } from './session/index.js';
+import { SessionLifecycle } from './session/lifecycle.js';
 
 export interface RunningGateway {
   readonly server: Server;
@@ -25,8 +29,11 @@ export interface RunningGateway {
 
 /** The composition root: every concrete piece is chosen here and nowhere else. */
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
-  const authenticator = createRadiusAuthenticator(config.aaa.radius, config.aaa.loginDeadlineMs, logger.child({ module: 'radius' }));
-  const roles = new AaaRolesAsGroups(config.provisioning.defaultGroups, logger.child({ module: 'roles' }));
+  const { authenticator, accounting, servers } = createAaa(config.aaa, logger);
+  const roles = new AaaRolesAsGroups(
+    { defaultGroups: config.provisioning.defaultGroups, privLvlGroupTemplate: config.provisioning.privLvlGroupTemplate },
+    logger.child({ module: 'roles' }),
+  );
 
   const netboxLogger = logger.child({ module: 'netbox' });
   const netbox = new NetboxClient({ baseUrl: config.netbox.url, token: config.netbox.token, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger });
@@ -51,7 +58,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     profileAttributes: config.provisioning.profileAttributes,
     logger: logger.child({ module: 'login' }),
   });
-  const sessions = createSessionLayer(config.session, logger.child({ module: 'session' }));
+  const sessionLogger = logger.child({ module: 'session' });
+  const lifecycle = new SessionLifecycle({ accounting, webSessions, lifetimes: config.session, logger: sessionLogger });
+  const sessions = createSessionLayer(config.session, lifecycle, sessionLogger);
   const app = createApp({
     netboxUrl: config.netbox.url,
     trustedProxies: config.trustedProxies,
@@ -59,6 +68,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     session: sessions.middleware,
     signIn,
     webSessions,
+    lifecycle,
     remoteUserHeader: config.netbox.remoteUserHeader,
     sendRemoteUser: config.netbox.sessionMode === 'remote-user',
     staticRoot: config.netbox.staticRoot,
@@ -77,7 +87,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   logger.info(
-    { url, netbox: config.netbox.url.origin, aaa: config.aaa.method, servers: config.aaa.radius.servers.map((s) => `${s.host}:${s.port}`), sessionMode: config.netbox.sessionMode },
+    { url, netbox: config.netbox.url.origin, aaa: config.aaa.method, servers, accounting: accounting !== undefined, sessionMode: config.netbox.sessionMode },
     'gateway listening',
   );
   void checkNetbox(netbox, logger);
@@ -88,8 +98,27 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await lifecycle.drain();
       sessions.store.close();
     },
+  };
+}
+
+/** The configured protocol's authenticator, and its accounting when that is on. */
+function createAaa(aaa: AaaConfig, logger: Logger): { authenticator: Authenticator; accounting: Accounting | undefined; servers: string[] } {
+  if (aaa.method === 'radius') {
+    const radiusLogger = logger.child({ module: 'radius' });
+    return {
+      authenticator: createRadiusAuthenticator(aaa.radius, aaa.loginDeadlineMs, radiusLogger),
+      accounting: undefined,
+      servers: aaa.radius.servers.map(serverName),
+    };
+  }
+  const tacacsLogger = logger.child({ module: 'tacacs' });
+  return {
+    authenticator: createTacacsAuthenticator(aaa.tacacs, aaa.loginDeadlineMs, tacacsLogger),
+    accounting: aaa.tacacs.accounting ? createTacacsAccounting(aaa.tacacs, tacacsLogger) : undefined,
+    servers: aaa.tacacs.servers.map((server) => `${server.tls ? 'tls://' : ''}${serverName(server)}`),
   };
 }
 

@@ -58,7 +58,7 @@ export class FailoverAuthenticator implements Authenticator {
         this.#log.info({ server: server.name, user, verdict: verdict.kind }, 'AAA server answered');
         return verdict.kind === 'accept'
           ? { kind: 'accept', server: server.name, attributes: verdict.attributes }
-          : { kind: 'reject', server: server.name, ...(verdict.message === undefined ? {} : { message: verdict.message }) };
+          : { ...verdict, server: server.name };
       } catch (error) {
         if (!(error instanceof ServerTrouble)) throw error;
         failures.push({ server: server.name, error });

@@ -11,7 +11,7 @@ export interface AuthRequest {
 export type AuthOutcome =
   | { readonly kind: 'accept'; readonly server: string; readonly attributes: AttributeBag }
   /** A definitive no. Wrong password and unknown user are indistinguishable on the wire and stay so. */
-  | { readonly kind: 'reject'; readonly server: string; readonly message?: string }
+  | ({ readonly kind: 'reject'; readonly server: string } & RejectDetail)
   /** No server gave a definitive answer before the deadline. */
   | { readonly kind: 'unavailable'; readonly failures: readonly ServerFailure[] };
 
@@ -53,7 +53,17 @@ export class InvalidCredentials extends Error {
 /** What a single server answered; trouble is thrown as ServerTrouble. */
 export type ServerVerdict =
   | { readonly kind: 'accept'; readonly attributes: AttributeBag }
-  | { readonly kind: 'reject'; readonly message?: string };
+  | ({ readonly kind: 'reject' } & RejectDetail);
+
+export interface RejectDetail {
+  /** The server's own text (Reply-Message, server_msg); shown to the user only for authorization refusals. */
+  readonly message?: string;
+  /**
+   * `authorization`: the password was right but the server refused the service (TACACS+ authorization FAIL),
+   * which the user is told as such; otherwise the credentials were refused.
+   */
+  readonly stage?: 'authorization';
+}
 
 /** One configured server of some protocol, as the failover chain drives it. */
 export interface AaaServer {

@@ -1,9 +1,9 @@
 import { hkdfSync } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { LogLevel } from '../log.js';
 import { EnvReader, type Env } from './env-reader.js';
-import type { Config, HostPort } from './types.js';
+import type { AaaConfig, Config, HostPort, RadiusConfig, TacacsConfig } from './types.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -61,6 +61,7 @@ export function loadConfig(env: Env): Config {
     idleTimeoutMs: read.duration('SESSION_IDLE_TIMEOUT', 1 * HOUR, { bareUnit: 's', minMs: MINUTE, maxMs: 30 * DAY }),
     maxAgeMs: read.duration('SESSION_MAX_AGE', 12 * HOUR, { bareUnit: 's', minMs: MINUTE, maxMs: 90 * DAY }),
     cookieName: read.string('SESSION_COOKIE_NAME', 'nbgw_session'),
+    purgeIntervalMs: 30 * SECOND,
   };
   if (!/^[A-Za-z0-9_-]+$/.test(session.cookieName) || ['sessionid', 'csrftoken'].includes(session.cookieName)) {
     read.problem('SESSION_COOKIE_NAME', `must be letters, digits, _ or - and not one of NetBox's cookie names, got "${session.cookieName}"`);
@@ -69,21 +70,14 @@ export function loadConfig(env: Env): Config {
     read.problem('SESSION_IDLE_TIMEOUT', 'must not be longer than SESSION_MAX_AGE');
   }
 
-  const method = read.raw('AAA_METHOD')?.toLowerCase() ?? 'radius';
-  if (method === 'tacacs') {
-    read.problem('AAA_METHOD', 'tacacs is not available in this version yet; use radius');
-  } else if (method !== 'radius') {
-    read.problem('AAA_METHOD', `must be radius or tacacs, got "${method}"`);
-  }
-  const radius = {
-    servers: parseServers(read, 'RADIUS_SERVERS', 1812),
-    secret: read.secret('RADIUS_SECRET', 'the RADIUS shared secret') ?? '',
-    timeoutMs: read.duration('RADIUS_TIMEOUT', 3 * SECOND, { bareUnit: 's', minMs: 100, maxMs: MINUTE }),
-    retries: read.integer('RADIUS_RETRIES', 2, { min: 1, max: 10 }),
-    nasIdentifier: read.string('RADIUS_NAS_IDENTIFIER', 'netbox-aaa-gateway'),
-  };
-  if (radius.nasIdentifier.length > 253) read.problem('RADIUS_NAS_IDENTIFIER', 'must be at most 253 bytes');
+  const method = read.choice('AAA_METHOD', ['radius', 'tacacs'] as const, 'radius');
   const loginDeadlineMs = read.duration('AAA_LOGIN_TIMEOUT', 20 * SECOND, { bareUnit: 's', minMs: SECOND, maxMs: 5 * MINUTE });
+  const aaa: AaaConfig =
+    method === 'radius' ? { method, loginDeadlineMs, radius: readRadius(read) } : { method, loginDeadlineMs, tacacs: readTacacs(read) };
+  const privLvlGroupTemplate = read.string('PRIV_LVL_GROUP_TEMPLATE', 'tacacs-priv-{n}');
+  if (privLvlGroupTemplate !== 'none' && !privLvlGroupTemplate.includes('{n}')) {
+    read.problem('PRIV_LVL_GROUP_TEMPLATE', `must contain {n} (the privilege level) or be "none", got "${privLvlGroupTemplate}"`);
+  }
 
   const config: Config = {
     listen,
@@ -99,6 +93,7 @@ export function loadConfig(env: Env): Config {
       staticRoot,
     },
     provisioning: {
+      privLvlGroupTemplate: privLvlGroupTemplate === 'none' ? undefined : privLvlGroupTemplate,
       autoCreateUser: read.boolean('AUTO_CREATE_USER', true),
       groupSync: read.boolean('GROUP_SYNC', true),
       defaultGroups: read.list('DEFAULT_GROUPS'),
@@ -109,7 +104,7 @@ export function loadConfig(env: Env): Config {
       },
     },
     session,
-    aaa: { method: 'radius', loginDeadlineMs, radius },
+    aaa,
   };
   read.finish();
   return config;
@@ -145,30 +140,104 @@ function parseNetboxUrl(read: EnvReader): URL | undefined {
   return url;
 }
 
-/** `host`, `host:port`, `[v6]` or `[v6]:port`. */
-export function parseServers(read: EnvReader, name: string, defaultPort: number): HostPort[] {
+function readRadius(read: EnvReader): RadiusConfig {
+  const radius = {
+    servers: readServers(read, 'RADIUS_SERVERS', (entry) => parseHostPort(entry, 1812)),
+    secret: read.secret('RADIUS_SECRET', 'the RADIUS shared secret') ?? '',
+    timeoutMs: read.duration('RADIUS_TIMEOUT', 3 * SECOND, { bareUnit: 's', minMs: 100, maxMs: MINUTE }),
+    retries: read.integer('RADIUS_RETRIES', 2, { min: 1, max: 10 }),
+    nasIdentifier: read.string('RADIUS_NAS_IDENTIFIER', 'netbox-aaa-gateway'),
+  };
+  if (Buffer.byteLength(radius.nasIdentifier) > 253) read.problem('RADIUS_NAS_IDENTIFIER', 'must be at most 253 bytes');
+  return radius;
+}
+
+/** RFC 8907 §10.5.1: keys shorter than this are too weak for the obfuscation to mean anything. */
+const MIN_TACACS_KEY_LENGTH = 16;
+
+function readTacacs(read: EnvReader): TacacsConfig {
+  const servers = readServers(read, 'TACACS_SERVERS', (entry) => {
+    const tls = /^tls:\/\//i.test(entry);
+    const address = parseHostPort(tls ? entry.slice('tls://'.length) : entry, tls ? 300 : 49);
+    return typeof address === 'string' ? address : { ...address, tls };
+  });
+  const needsKey = servers.some((server) => !server.tls);
+  const secret = read.secret('TACACS_SECRET', 'the TACACS+ key for servers reached over plain TCP', { required: needsKey }) ?? '';
+  const allowShortKey = read.boolean('TACACS_ALLOW_SHORT_KEY', false);
+  if (needsKey && secret !== '' && secret.length < MIN_TACACS_KEY_LENGTH && !allowShortKey) {
+    read.problem(
+      'TACACS_SECRET',
+      `is ${secret.length} characters; RFC 8907 asks for at least ${MIN_TACACS_KEY_LENGTH} (set TACACS_ALLOW_SHORT_KEY=true to accept it anyway)`,
+    );
+  }
+  const tls = {
+    caFile: readableFile(read, 'TACACS_TLS_CA_FILE'),
+    serverName: read.optionalString('TACACS_TLS_SERVER_NAME'),
+    certFile: readableFile(read, 'TACACS_TLS_CERT_FILE'),
+    keyFile: readableFile(read, 'TACACS_TLS_KEY_FILE'),
+  };
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    read.problem('TACACS_TLS_CERT_FILE', 'and TACACS_TLS_KEY_FILE go together: set both or neither');
+  }
+  const service = read.string('TACACS_SERVICE', 'shell');
+  const portName = read.string('TACACS_PORT_NAME', 'netbox-aaa-gateway');
+  for (const [name, value] of [['TACACS_SERVICE', service], ['TACACS_PORT_NAME', portName]] as const) {
+    if (Buffer.byteLength(value) > 255 || /[\u0000-\u001f=*]/.test(value)) {
+      read.problem(name, 'must be at most 255 bytes without control characters, "=" or "*"');
+    }
+  }
+  return {
+    servers,
+    secret,
+    timeoutMs: read.duration('TACACS_TIMEOUT', 5 * SECOND, { bareUnit: 's', minMs: 100, maxMs: MINUTE }),
+    authType: read.choice('TACACS_AUTH_TYPE', ['pap', 'ascii', 'chap'] as const, 'pap'),
+    service,
+    portName,
+    authorization: read.boolean('TACACS_AUTHORIZATION', true),
+    accounting: read.boolean('TACACS_ACCOUNTING', true),
+    tls,
+  };
+}
+
+/** A required, comma-separated server list; `parse` returns the server or a problem description. */
+function readServers<T>(read: EnvReader, name: string, parse: (entry: string) => T | string): T[] {
   const entries = read.list(name);
   if (entries.length === 0) {
     read.problem(name, 'is required: a comma-separated list of host[:port], tried in order');
     return [];
   }
-  const servers: HostPort[] = [];
+  const servers: T[] = [];
   for (const entry of entries) {
-    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+))(?::(\d{1,5}))?$/.exec(entry);
-    const host = match?.[1] ?? match?.[2];
-    const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
-    if (host === undefined) {
-      const hint = entry.split(':').length > 2 ? ' (write IPv6 addresses in brackets, e.g. [2001:db8::1]:1812)' : '';
-      read.problem(name, `"${entry}" is not host[:port]${hint}`);
-    } else if (match?.[1] !== undefined && isIP(host) !== 6) {
-      read.problem(name, `"${entry}" has brackets around something that is not an IPv6 address`);
-    } else if (port < 1 || port > 65535) {
-      read.problem(name, `"${entry}" has a port outside 1-65535`);
-    } else {
-      servers.push({ host, port });
-    }
+    const server = parse(entry);
+    if (typeof server === 'string') read.problem(name, `"${entry}" ${server}`);
+    else servers.push(server);
   }
   return servers;
+}
+
+/** `host`, `host:port`, `[v6]` or `[v6]:port`; a string is what is wrong with it. */
+function parseHostPort(entry: string, defaultPort: number): HostPort | string {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s/]+))(?::(\d{1,5}))?$/.exec(entry);
+  const host = match?.[1] ?? match?.[2];
+  const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
+  if (host === undefined) {
+    return `is not host[:port]${entry.split(':').length > 2 ? ' (write IPv6 addresses in brackets, e.g. [2001:db8::1]:1812)' : ''}`;
+  }
+  if (match?.[1] !== undefined && isIP(host) !== 6) return 'has brackets around something that is not an IPv6 address';
+  if (port < 1 || port > 65535) return 'has a port outside 1-65535';
+  return { host, port };
+}
+
+function readableFile(read: EnvReader, name: string): string | undefined {
+  const path = read.optionalString(name);
+  if (path === undefined) return undefined;
+  try {
+    accessSync(path, constants.R_OK);
+    if (!statSync(path).isFile()) read.problem(name, `${path} is not a file`);
+  } catch (error) {
+    read.problem(name, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return path;
 }
 
 function isNetboxToken(token: string): boolean {

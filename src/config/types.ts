@@ -69,6 +69,8 @@ export interface Config {
     readonly staticRoot: string | undefined;
   };
   readonly provisioning: {
+    /** Group name for a TACACS+ `priv-lvl` value, `{n}` standing for the level; undefined: priv-lvl names no group. */
+    readonly privLvlGroupTemplate: string | undefined;
     readonly autoCreateUser: boolean;
     readonly groupSync: boolean;
     readonly defaultGroups: readonly string[];
@@ -85,11 +87,13 @@ export interface Config {
     readonly idleTimeoutMs: number;
     readonly maxAgeMs: number;
     readonly cookieName: string;
+    /** How often dead sessions are purged (and their end accounted for); not an environment variable. */
+    readonly purgeIntervalMs: number;
   };
-  readonly aaa: {
-    readonly method: 'radius';
-    /** Total time one login may spend on AAA, all servers and retries included. */
-    readonly loginDeadlineMs: number;
-    readonly radius: RadiusConfig;
-  };
+  readonly aaa: AaaConfig;
 }
+
+export type AaaConfig = {
+  /** Total time one login may spend on AAA, all servers and retries included. */
+  readonly loginDeadlineMs: number;
+} & ({ readonly method: 'radius'; readonly radius: RadiusConfig } | { readonly method: 'tacacs'; readonly tacacs: TacacsConfig });

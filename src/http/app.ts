@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Logger } from '../log.js';
 import type { SignIn } from '../login/sign-in.js';
 import type { WebSessionOpener } from '../netbox/types.js';
+import type { SessionLifecycle } from '../session/lifecycle.js';
 import '../session/types.js';
 import { stripRemoteUserHeaders } from './client-headers.js';
 import { gatewayRoutes } from './gateway-routes.js';
@@ -22,6 +23,7 @@ export interface AppDeps {
   readonly session: RequestHandler;
   readonly signIn: SignIn;
   readonly webSessions: WebSessionOpener;
+  readonly lifecycle: SessionLifecycle;
   /** Header NetBox reads the username from, or undefined in password mode. It is stripped from clients in both modes. */
   readonly remoteUserHeader: string;
   readonly sendRemoteUser: boolean;
@@ -77,7 +79,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (!req.session.user && carriesNetboxToken(req) && isTokenPath(req.path)) proxy(req, res);
     else next();
   });
-  app.use(gatewayRoutes({ signIn: deps.signIn, webSessions: deps.webSessions, logger: deps.logger, renderUnavailable }));
+  app.use(gatewayRoutes({ signIn: deps.signIn, webSessions: deps.webSessions, lifecycle: deps.lifecycle, logger: deps.logger, renderUnavailable }));
   app.use('/-', (_req, res) => {
     res.status(404).type('text/plain').send('Not found.');
   });

@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response, Router } from 'express';
+import type { SessionEndCause } from '../aaa/types.js';
 import type { Logger } from '../log.js';
 import type { SignIn, SignInResult } from '../login/sign-in.js';
 import { NetboxUnavailable, type WebSessionOpener } from '../netbox/types.js';
+import type { SessionLifecycle } from '../session/lifecycle.js';
+import type { SignedInUser } from '../session/types.js';
 import { csrfTokenFor, csrfTokenMatches, originAllowed } from './csrf.js';
 import { localRedirectTarget } from './local-redirect.js';
 
@@ -23,6 +27,10 @@ const FAILURES: Record<Exclude<SignInResult['kind'], 'signed-in'>, { status: num
     status: 503,
     message: 'The authentication service cannot be reached right now. Please try again in a few minutes; if this persists, tell your NetBox administrators.',
   },
+  'not-authorized': {
+    status: 403,
+    message: 'Your password was accepted, but the authentication service does not authorize you for NetBox.',
+  },
   'not-allowed': {
     status: 403,
     message: 'Your password was accepted, but your account has not been set up in NetBox. Ask a NetBox administrator to create it.',
@@ -36,12 +44,13 @@ const FAILURES: Record<Exclude<SignInResult['kind'], 'signed-in'>, { status: num
 export interface GatewayRoutesDeps {
   readonly signIn: SignIn;
   readonly webSessions: WebSessionOpener;
+  readonly lifecycle: SessionLifecycle;
   readonly logger: Logger;
   readonly renderUnavailable: (req: Request, res: Response, status: number) => void;
 }
 
 /** The gateway's own pages under `/-/`, and NetBox's login/logout links pointed at them. */
-export function gatewayRoutes({ signIn, webSessions, logger, renderUnavailable }: GatewayRoutesDeps): Router {
+export function gatewayRoutes({ signIn, webSessions, lifecycle, logger, renderUnavailable }: GatewayRoutesDeps): Router {
   const router = Router();
   const formBody = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
 
@@ -72,30 +81,40 @@ export function gatewayRoutes({ signIn, webSessions, logger, renderUnavailable }
     const result = await signIn.run({ username, password, clientAddress: req.ip ?? req.socket.remoteAddress ?? '' });
     if (result.kind !== 'signed-in') {
       const failure = FAILURES[result.kind];
-      const error = result.kind === 'invalid-input' ? `Sign-in failed: ${result.message}` : failure.message;
+      const error =
+        result.kind === 'invalid-input'
+          ? `Sign-in failed: ${result.message}`
+          : result.kind === 'not-authorized' && result.message
+            ? `${failure.message} It said: “${result.message}”`
+            : failure.message;
       renderLogin(req, res, failure.status, { next, username, error });
       return;
     }
 
+    // Signing in again from a signed-in browser replaces that session: it ends like a logout.
+    if (req.session.user) await lifecycle.ended(req.session.user, 'logout');
     // A new session ID at login, so an ID planted before sign-in (session fixation) is worthless after it.
     await promisify((done) => req.session.regenerate(done));
     const now = Date.now();
-    req.session.user = {
+    const user: SignedInUser = {
       username: result.user.username,
       netboxUserId: result.user.id,
       groups: result.user.groups,
       authServer: result.authServer,
       clientAddress: req.ip ?? '',
+      accountingId: randomBytes(8).toString('hex'),
       signedInAt: now,
       lastSeenAt: now,
       netboxCookies: result.netboxCookies,
     };
+    req.session.user = user;
     await promisify((done) => req.session.save(done));
+    lifecycle.began(user);
     res.redirect(303, next);
   });
 
   const logout = async (req: Request, res: Response) => {
-    await endSession(req, webSessions, logger, 'logout');
+    await endSession(req, lifecycle, 'logout');
     res.redirect(303, '/-/login?notice=signed-out');
   };
   router.get('/-/logout', logout);
@@ -112,7 +131,7 @@ export function gatewayRoutes({ signIn, webSessions, logger, renderUnavailable }
     const now = Date.now();
     if (user.netboxReloginAt !== undefined && now - user.netboxReloginAt < RELOGIN_MIN_INTERVAL_MS) {
       logger.warn({ username: user.username }, 'NetBox refused a fresh session again; signing the user out');
-      await endSession(req, webSessions, logger, 'netbox-refused');
+      await endSession(req, lifecycle, 'netbox-refused');
       res.redirect(303, `/-/login?notice=netbox-session-ended&next=${encodeURIComponent(next)}`);
       return;
     }
@@ -156,13 +175,9 @@ function renderLogin(req: Request, res: Response, status: number, view: LoginVie
   });
 }
 
-/** Ends the gateway session and, best effort, the NetBox web session behind it. */
-async function endSession(req: Request, webSessions: WebSessionOpener, logger: Logger, reason: string): Promise<void> {
-  const user = req.session.user;
-  if (user) {
-    await webSessions.close(user.netboxCookies);
-    logger.info({ username: user.username, reason, durationMs: Date.now() - user.signedInAt }, 'session ended');
-  }
+/** Ends the gateway session, and with it the NetBox web session and the accounting record. */
+async function endSession(req: Request, lifecycle: SessionLifecycle, cause: SessionEndCause): Promise<void> {
+  if (req.session.user) await lifecycle.ended(req.session.user, cause);
   await promisify((done) => req.session.destroy(done));
 }
 

@@ -27,6 +27,8 @@ export type SignInResult =
       readonly authServer: string;
     }
   | { readonly kind: 'rejected' }
+  /** The password was right, the AAA server refused NetBox to this user; its message, if any, goes along. */
+  | { readonly kind: 'not-authorized'; readonly message: string | undefined }
   | { readonly kind: 'invalid-input'; readonly message: string }
   | { readonly kind: 'aaa-unavailable' }
   | { readonly kind: 'not-allowed' }
@@ -69,8 +71,8 @@ export class SignIn {
       throw error;
     }
     if (outcome.kind === 'reject') {
-      log.info({ server: outcome.server }, 'login rejected by AAA');
-      return { kind: 'rejected' };
+      log.info({ server: outcome.server, stage: outcome.stage ?? 'authentication' }, 'login rejected by AAA');
+      return outcome.stage === 'authorization' ? { kind: 'not-authorized', message: outcome.message } : { kind: 'rejected' };
     }
     if (outcome.kind === 'unavailable') {
       log.error(

@@ -2,6 +2,7 @@ import session from 'express-session';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { SessionLifecycle } from './lifecycle.js';
 import { SqliteSessionStore } from './sqlite-store.js';
 
 export interface SessionLayer {
@@ -14,8 +15,9 @@ export interface SessionLayer {
  * absolute lifetimes, and a browser closing drops the cookie. `secure: 'auto'` sets Secure whenever the
  * request came over HTTPS, directly or per a trusted X-Forwarded-Proto.
  */
-export function createSessionLayer(config: Config['session'], logger: Logger): SessionLayer {
-  const store = new SqliteSessionStore(config.store === 'memory' ? ':memory:' : config.sqlitePath, config, logger);
+export function createSessionLayer(config: Config['session'], lifecycle: SessionLifecycle, logger: Logger): SessionLayer {
+  const path = config.store === 'memory' ? ':memory:' : config.sqlitePath;
+  const store = new SqliteSessionStore(path, config, logger, (user) => lifecycle.expired(user), config.purgeIntervalMs);
   const middleware = session({
     name: config.cookieName,
     secret: config.secret,

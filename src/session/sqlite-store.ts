@@ -3,14 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import session from 'express-session';
 import type { Logger } from '../log.js';
-import { sessionExpiry, type SessionLifetimes } from './types.js';
+import { sessionExpiry, type SessionLifetimes, type SignedInUser } from './types.js';
 
 type Callback = (error?: unknown) => void;
 
 /**
  * express-session store on an embedded SQLite file (or `:memory:` for tests, so both modes share one code
  * path and one expiry rule). Each row carries its own expiry computed from the gateway's idle and absolute
- * lifetimes, so `get` never returns a dead session and the purge is one indexed DELETE.
+ * lifetimes, so `get` never returns a dead session and the purge finds dead rows by an index.
  */
 export class SqliteSessionStore extends session.Store {
   readonly #db: Database.Database;
@@ -20,7 +20,8 @@ export class SqliteSessionStore extends session.Store {
     upsert: Database.Statement<[string, string, number]>;
     touch: Database.Statement<[number, string]>;
     destroy: Database.Statement<[string]>;
-    purge: Database.Statement<[number]>;
+    expired: Database.Statement<[number], { sid: string; data: string }>;
+    purge: Database.Statement<[string, number]>;
     count: Database.Statement<[number], { n: number }>;
   };
 
@@ -28,7 +29,9 @@ export class SqliteSessionStore extends session.Store {
     path: string,
     private readonly lifetimes: SessionLifetimes,
     private readonly logger: Logger,
-    purgeIntervalMs = 5 * 60_000,
+    /** Told about every signed-in session the purge removes, so its end is accounted for. */
+    private readonly onExpired: (user: SignedInUser) => void = () => {},
+    purgeIntervalMs = 30_000,
   ) {
     super();
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -49,7 +52,9 @@ export class SqliteSessionStore extends session.Store {
       ),
       touch: this.#db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ?'),
       destroy: this.#db.prepare('DELETE FROM sessions WHERE sid = ?'),
-      purge: this.#db.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
+      expired: this.#db.prepare('SELECT sid, data FROM sessions WHERE expires_at <= ?'),
+      // Re-checks the expiry so a row that a request refreshed since the SELECT survives.
+      purge: this.#db.prepare('DELETE FROM sessions WHERE sid = ? AND expires_at <= ?'),
       count: this.#db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE expires_at > ?'),
     };
     this.#purgeTimer = setInterval(() => this.purgeExpired(), purgeIntervalMs);
@@ -85,12 +90,18 @@ export class SqliteSessionStore extends session.Store {
     }
   }
 
-  /** Deletes dead rows; returns how many. Runs on a timer, callable from tests. */
+  /** Deletes dead rows and reports the signed-in ones; returns how many. Runs on a timer, callable from tests. */
   purgeExpired(now = Date.now()): number {
     try {
-      const removed = this.#statements.purge.run(now).changes;
-      if (removed > 0) this.logger.debug({ removed }, 'purged expired sessions');
-      return removed;
+      const removed = this.#db.transaction(() =>
+        this.#statements.expired.all(now).filter((row) => this.#statements.purge.run(row.sid, now).changes > 0),
+      )();
+      for (const row of removed) {
+        const user = (JSON.parse(row.data) as session.SessionData).user;
+        if (user) this.onExpired(user);
+      }
+      if (removed.length > 0) this.logger.debug({ removed: removed.length }, 'purged expired sessions');
+      return removed.length;
     } catch (error) {
       this.logger.error({ err: error }, 'session purge failed');
       return 0;

@@ -9,6 +9,8 @@ export interface SignedInUser {
   /** Which AAA server accepted the password, for the audit trail. */
   readonly authServer: string;
   readonly clientAddress: string;
+  /** The accounting session ID (TACACS+ task_id): the same in the START and the STOP record. */
+  readonly accountingId: string;
   readonly signedInAt: number;
   lastSeenAt: number;
   /** NetBox's sessionid/csrftoken, kept here so the browser never holds a NetBox credential. */

@@ -274,7 +274,7 @@ describe('authorization', () => {
   });
 
   it('FAIL: the login fails with a message saying authorization was refused', async () => {
-    expect(await client().verify(as('carol'), noDeadline())).toEqual({ kind: 'reject', message: `${AUTHORIZATION_REFUSED}: Not in the NetBox group` });
+    expect(await client().verify(as('carol'), noDeadline())).toEqual({ kind: 'reject', stage: 'authorization', message: `${AUTHORIZATION_REFUSED}: Not in the NetBox group` });
   });
 
   it('ERROR is server trouble, FOLLOW a refusal', async () => {
@@ -286,6 +286,7 @@ describe('authorization', () => {
     const logger = recorder();
     expect(await client({ logger }).verify(as('erin'), noDeadline())).toEqual({
       kind: 'reject',
+      stage: 'authorization',
       message: `${AUTHORIZATION_REFUSED}: it requires "autocmd=show version", which this gateway cannot apply`,
     });
     expect(logger.lines.some((l) => l.startsWith('warn TACACS+ authorization requires an argument'))).toBe(true);
@@ -402,7 +403,7 @@ describe('createTacacsAuthenticator (failover)', () => {
   it('stops at a reject, and at a reply without obfuscation: the next server is not asked', async () => {
     const { server: second, running: secondRunning } = await startServer();
     const auth = createTacacsAuthenticator(config([{ port: running.port }, { port: secondRunning.port }]), 2_000, silentLogger);
-    expect(await auth.authenticate(as('carol'))).toEqual({ kind: 'reject', server: `127.0.0.1:${running.port}`, message: `${AUTHORIZATION_REFUSED}: Not in the NetBox group` });
+    expect(await auth.authenticate(as('carol'))).toEqual({ kind: 'reject', stage: 'authorization', server: `127.0.0.1:${running.port}`, message: `${AUTHORIZATION_REFUSED}: Not in the NetBox group` });
     server.faults.unencryptedReply = true;
     expect(await auth.authenticate(alice)).toEqual({ kind: 'reject', server: `127.0.0.1:${running.port}`, message: UNENCRYPTED_REPLY_REFUSED });
     expect(second.authentications).toHaveLength(0);

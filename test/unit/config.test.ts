@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/env-reader.js';
 import { loadConfig } from '../../src/config/load.js';
+import type { Config, RadiusConfig } from '../../src/config/types.js';
 
 const valid = {
   NETBOX_URL: 'http://netbox:8080',
@@ -12,6 +13,11 @@ const valid = {
   RADIUS_SERVERS: 'radius1.example.net, [2001:db8::5]:11812,10.0.0.7:1645',
   RADIUS_SECRET: 'testing123',
 };
+
+function radiusOf(config: Config): RadiusConfig {
+  if (config.aaa.method !== 'radius') throw new Error('expected RADIUS');
+  return config.aaa.radius;
+}
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -33,6 +39,8 @@ describe('loadConfig', () => {
     expect(config.session.idleTimeoutMs).toBe(3_600_000);
     expect(config.session.maxAgeMs).toBe(12 * 3_600_000);
     expect(config.provisioning).toMatchObject({ autoCreateUser: true, groupSync: true, defaultGroups: [] });
+    expect(config.provisioning.privLvlGroupTemplate).toBe('tacacs-priv-{n}');
+    if (config.aaa.method !== 'radius') throw new Error('expected RADIUS by default');
     expect(config.aaa.radius).toMatchObject({ timeoutMs: 3000, retries: 2, nasIdentifier: 'netbox-aaa-gateway' });
     expect(config.aaa.radius.servers).toEqual([
       { host: 'radius1.example.net', port: 1812 },
@@ -82,7 +90,7 @@ describe('loadConfig', () => {
     const file = join(dir, 'radius-secret');
     writeFileSync(file, 'from-a-file\n');
     const { RADIUS_SECRET: _unused, ...withoutSecret } = valid;
-    expect(loadConfig({ ...withoutSecret, RADIUS_SECRET_FILE: file }).aaa.radius.secret).toBe('from-a-file');
+    expect(radiusOf(loadConfig({ ...withoutSecret, RADIUS_SECRET_FILE: file })).secret).toBe('from-a-file');
     expect(problemsOf({ ...valid, RADIUS_SECRET_FILE: file }).join('\n')).toContain('choose one');
     expect(problemsOf({ ...withoutSecret, RADIUS_SECRET_FILE: join(dir, 'missing') }).join('\n')).toMatch(/RADIUS_SECRET_FILE: cannot read .*ENOENT/);
   });
@@ -91,7 +99,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ ...valid, SESSION_IDLE_TIMEOUT: '15m', SESSION_MAX_AGE: '1d', RADIUS_TIMEOUT: '2.5', AAA_LOGIN_TIMEOUT: '30s' });
     expect(config.session.idleTimeoutMs).toBe(900_000);
     expect(config.session.maxAgeMs).toBe(86_400_000);
-    expect(config.aaa.radius.timeoutMs).toBe(2500);
+    expect(radiusOf(config).timeoutMs).toBe(2500);
     expect(config.aaa.loginDeadlineMs).toBe(30_000);
     expect(problemsOf({ ...valid, SESSION_IDLE_TIMEOUT: '2d', SESSION_MAX_AGE: '1d' })).toContain(
       'SESSION_IDLE_TIMEOUT: must not be longer than SESSION_MAX_AGE',
@@ -105,8 +113,41 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toContain('REMOTE_USER_HEADER');
   });
 
-  it('says TACACS+ is not available yet rather than ignoring it', () => {
-    expect(problemsOf({ ...valid, AAA_METHOD: 'tacacs' })).toEqual(['AAA_METHOD: tacacs is not available in this version yet; use radius']);
+  it('reads TACACS+ servers, plain and TLS, with their default ports', () => {
+    const { RADIUS_SERVERS: _s, RADIUS_SECRET: _k, ...common } = valid;
+    const config = loadConfig({
+      ...common,
+      AAA_METHOD: 'tacacs',
+      TACACS_SERVERS: 'tacacs1.example.net, tls://tacacs2.example.net, [2001:db8::49]:4949, tls://[::1]:3000',
+      TACACS_SECRET: 'k'.repeat(16),
+      TACACS_AUTH_TYPE: 'ASCII',
+      TACACS_SERVICE: 'netbox',
+    });
+    if (config.aaa.method !== 'tacacs') throw new Error('expected TACACS+');
+    expect(config.aaa.tacacs.servers).toEqual([
+      { host: 'tacacs1.example.net', port: 49, tls: false },
+      { host: 'tacacs2.example.net', port: 300, tls: true },
+      { host: '2001:db8::49', port: 4949, tls: false },
+      { host: '::1', port: 3000, tls: true },
+    ]);
+    expect(config.aaa.tacacs).toMatchObject({ authType: 'ascii', service: 'netbox', portName: 'netbox-aaa-gateway', authorization: true, accounting: true, timeoutMs: 5000 });
+  });
+
+  it('refuses short TACACS+ keys unless allowed, and needs no key when every server uses TLS', () => {
+    const { RADIUS_SERVERS: _s, RADIUS_SECRET: _k, ...common } = valid;
+    const tacacs = { ...common, AAA_METHOD: 'tacacs', TACACS_SERVERS: '192.0.2.49' };
+    expect(problemsOf({ ...tacacs, TACACS_SECRET: 'short-key' }).join('\n')).toContain('TACACS_SECRET: is 9 characters; RFC 8907 asks for at least 16');
+    expect(loadConfig({ ...tacacs, TACACS_SECRET: 'short-key', TACACS_ALLOW_SHORT_KEY: 'true' }).aaa.method).toBe('tacacs');
+    expect(problemsOf(tacacs).join('\n')).toContain('TACACS_SECRET: is required');
+    expect(loadConfig({ ...tacacs, TACACS_SERVERS: 'tls://192.0.2.49' }).aaa.method).toBe('tacacs');
+    expect(problemsOf({ ...tacacs, TACACS_SERVERS: 'tls://192.0.2.49', TACACS_TLS_CA_FILE: '/nonexistent/ca.pem', TACACS_TLS_CERT_FILE: '/etc/hostname' }).join('\n')).toMatch(
+      /TACACS_TLS_CA_FILE: cannot read \/nonexistent\/ca.pem[\s\S]*TACACS_TLS_CERT_FILE: and TACACS_TLS_KEY_FILE go together/,
+    );
+  });
+
+  it('checks the priv-lvl group template', () => {
+    expect(problemsOf({ ...valid, PRIV_LVL_GROUP_TEMPLATE: 'admins' })).toEqual(['PRIV_LVL_GROUP_TEMPLATE: must contain {n} (the privilege level) or be "none", got "admins"']);
+    expect(loadConfig({ ...valid, PRIV_LVL_GROUP_TEMPLATE: 'none' }).provisioning.privLvlGroupTemplate).toBeUndefined();
   });
 
   it('derives a NetBox password key independent of the session secret unless one is given', () => {

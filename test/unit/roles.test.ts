@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { AttributeBag } from '../../src/aaa/attributes.js';
 import { silentLogger } from '../../src/log.js';
-import { AaaRolesAsGroups, shellRoles } from '../../src/roles/aaa-roles.js';
+import { HANDLED_MANDATORY_ARGUMENTS } from '../../src/aaa/tacacs/authorization.js';
+import { AaaRolesAsGroups, shellRoles, TACACS_ROLE_ARGUMENTS } from '../../src/roles/aaa-roles.js';
 
 function bag(pairs: Array<[string, string]>): AttributeBag {
   const attributes = new AttributeBag();
@@ -27,7 +28,7 @@ describe('shellRoles', () => {
 
 describe('AaaRolesAsGroups', () => {
   it('turns Class values and shell roles into groups after the defaults, without duplicates', () => {
-    const mapper = new AaaRolesAsGroups(['netbox-users'], silentLogger);
+    const mapper = new AaaRolesAsGroups({ defaultGroups: ['netbox-users'], privLvlGroupTemplate: 'tacacs-priv-{n}' }, silentLogger);
     const decision = mapper.map(
       bag([
         ['Class', 'netbox-admin'],
@@ -42,10 +43,40 @@ describe('AaaRolesAsGroups', () => {
   });
 
   it('gives a user with no roles the default groups', () => {
-    expect(new AaaRolesAsGroups(['netbox-users'], silentLogger).map(new AttributeBag()).groups).toEqual(['netbox-users']);
+    expect(new AaaRolesAsGroups({ defaultGroups: ['netbox-users'], privLvlGroupTemplate: 'tacacs-priv-{n}' }, silentLogger).map(new AttributeBag()).groups).toEqual(['netbox-users']);
   });
 
   it('drops names NetBox cannot store as a group', () => {
-    expect(new AaaRolesAsGroups([], silentLogger).map(bag([['Class', 'g'.repeat(151)]])).groups).toEqual([]);
+    expect(new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: undefined }, silentLogger).map(bag([['Class', 'g'.repeat(151)]])).groups).toEqual([]);
+  });
+
+  it('reads the TACACS+ authorization arguments deployments send', () => {
+    const mapper = new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: 'tacacs-priv-{n}' }, silentLogger);
+    const decision = mapper.map(
+      bag([
+        ['priv-lvl', '15'],
+        ['shell:roles', '"netbox-admin netbox-ops"'],
+        ['role', 'dcim-editors'],
+        ['cisco-av-pair', 'shell:roles="ipam-editors"'],
+        ['memberof', 'CN=x'],
+      ]),
+    );
+    expect([...decision.groups].sort()).toEqual(['dcim-editors', 'ipam-editors', 'netbox-admin', 'netbox-ops', 'tacacs-priv-15']);
+  });
+
+  it('maps priv-lvl only through the template, and only real levels', () => {
+    const none = new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: undefined }, silentLogger);
+    expect(none.map(bag([['priv-lvl', '15']])).groups).toEqual([]);
+    const levels = new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: 'netbox-priv{n}' }, silentLogger);
+    expect(levels.map(bag([['priv-lvl', '01'], ['priv-lvl', '16'], ['priv-lvl', 'x']])).groups).toEqual(['netbox-priv1']);
+  });
+
+  it('reads every TACACS+ argument the client accepts as mandatory, and the client accepts every one it reads', () => {
+    expect([...HANDLED_MANDATORY_ARGUMENTS].sort()).toEqual(['cmd', 'service', ...TACACS_ROLE_ARGUMENTS].sort());
+    const mapper = new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: 'p{n}' }, silentLogger);
+    for (const name of TACACS_ROLE_ARGUMENTS) {
+      const value = name === 'priv-lvl' ? '3' : name === 'cisco-av-pair' ? 'shell:roles=x' : 'x';
+      expect(mapper.map(bag([[name, value]])).groups, name).not.toEqual([]);
+    }
   });
 });

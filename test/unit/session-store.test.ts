@@ -26,6 +26,7 @@ function signedIn(signedInAt: number, lastSeenAt: number): session.SessionData {
       groups: ['ops'],
       authServer: '127.0.0.1:1812',
       clientAddress: '127.0.0.1',
+      accountingId: `acct-${signedInAt}-${lastSeenAt}`,
       signedInAt,
       lastSeenAt,
       netboxCookies: { sessionid: 'abc' },
@@ -55,6 +56,19 @@ describe('SqliteSessionStore', () => {
     expect(await get(store, 'fresh')).not.toBeNull();
     expect(store.purgeExpired()).toBe(2);
     expect(store.purgeExpired(now + 600_000)).toBe(1);
+    store.close();
+  });
+
+  it('reports every signed-in session the purge removes, once', async () => {
+    const reported: string[] = [];
+    const store = new SqliteSessionStore(':memory:', lifetimes, silentLogger, (user) => reported.push(user.accountingId));
+    const now = Date.now();
+    await set(store, 'idle', signedIn(now - 120_000, now - 61_000));
+    await set(store, 'anonymous', { cookie: { originalMaxAge: null } as session.Cookie, csrfToken: 't' });
+    await set(store, 'fresh', signedIn(now, now));
+    store.purgeExpired(now + 120_000);
+    store.purgeExpired(now + 120_000);
+    expect(reported.sort()).toEqual([`acct-${now - 120_000}-${now - 61_000}`, `acct-${now}-${now}`]);
     store.close();
   });
 

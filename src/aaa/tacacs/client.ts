@@ -202,13 +202,13 @@ export class TacacsClient implements AaaServer {
         // the server granted is the reply's arguments, and the request's `service`/`cmd` say nothing about roles.
         if (outcome.kind === 'unhandled') {
           this.#log.warn({ user, argument: outcome.argument }, 'TACACS+ authorization requires an argument the gateway cannot apply; login refused');
-          return { kind: 'reject', message: `${AUTHORIZATION_REFUSED}: it requires "${outcome.argument}", which this gateway cannot apply` };
+          return { kind: 'reject', stage: 'authorization', message: `${AUTHORIZATION_REFUSED}: it requires "${outcome.argument}", which this gateway cannot apply` };
         }
         if (outcome.disregarded.length > 0) this.#log.warn({ user, disregarded: outcome.disregarded }, 'TACACS+ optional arguments disregarded');
         this.#log.debug({ user, attributes: outcome.attributes.toJSON() }, 'TACACS+ authorization PASS');
         return { kind: 'accept', attributes: outcome.attributes };
       case AuthorStatus.Fail:
-        return { kind: 'reject', message: serverMsg ? `${AUTHORIZATION_REFUSED}: ${serverMsg}` : AUTHORIZATION_REFUSED };
+        return { kind: 'reject', stage: 'authorization', message: serverMsg ? `${AUTHORIZATION_REFUSED}: ${serverMsg}` : AUTHORIZATION_REFUSED };
       case AuthorStatus.Error:
         throw new ServerTrouble('server-error', `${this.name}: authorization ERROR${serverMsg ? `: ${serverMsg}` : ''}`);
       case AuthorStatus.Follow:
