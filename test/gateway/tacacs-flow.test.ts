@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AcctFlag } from '../../src/aaa/tacacs/codec.js';
+import { CookieBrowser } from '../netbox-double/browser.js';
+import type { ReceivedAccounting } from '../support/tacacs-server.js';
+import { startStack, STACK_TACACS_USERS, type Stack } from '../support/stack.js';
+
+function formToken(html: string): string {
+  const match = /name="csrf_token" value="([^"]+)"/.exec(html);
+  if (!match?.[1]) throw new Error('no csrf_token in the login page');
+  return match[1];
+}
+
+async function signIn(browser: CookieBrowser, username: string, password: string, next = '/') {
+  const page = await browser.get(`/-/login?next=${encodeURIComponent(next)}`);
+  return browser.postForm('/-/login', { csrf_token: formToken(page.body), next, username, password });
+}
+
+function pageGroups(html: string): string[] {
+  const list = /<ul id="netbox-groups">([\s\S]*?)<\/ul>/.exec(html)?.[1] ?? '';
+  return [...list.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1] ?? '').sort();
+}
+
+async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 3000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function recordOf(stack: Stack, user: string, flag: number): ReceivedAccounting | undefined {
+  return stack.tacacs.accounting.find((r) => r.body.user === user && (r.body.flags & flag) !== 0);
+}
+
+describe('sign-in through TACACS+', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ method: 'tacacs', env: { DEFAULT_GROUPS: 'netbox-users' } });
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('lands in the groups the authorization reply named, with accounting START and STOP under one task_id', async () => {
+    const browser = new CookieBrowser(stack.gateway.url);
+    const response = await signIn(browser, 'alice', STACK_TACACS_USERS.alice!.password, '/dcim/');
+    expect(response.status).toBe(303);
+    const page = await browser.get('/dcim/');
+    expect(pageGroups(page.body)).toEqual(['dcim-editors', 'netbox-admin', 'netbox-ops', 'netbox-users', 'tacacs-priv-15']);
+
+    const authorization = stack.tacacs.authorizations.at(-1)!;
+    expect(authorization.body).toMatchObject({ user: 'alice', port: 'netbox-aaa-gateway', remAddr: '127.0.0.1' });
+    expect(authorization.body.args).toEqual(expect.arrayContaining(['service=shell', 'cmd=']));
+
+    const start = await until(() => recordOf(stack, 'alice', AcctFlag.Start), 'accounting START');
+    expect(start.args).toMatchObject({ service: 'shell', task_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(start.body.remAddr).toBe('127.0.0.1');
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await browser.get('/-/logout')).status).toBe(303);
+    const stop = await until(() => recordOf(stack, 'alice', AcctFlag.Stop), 'accounting STOP');
+    expect(stop.args.task_id).toBe(start.args.task_id);
+    expect(stop.args.start_time).toBe(start.args.start_time);
+    expect(Number(stop.args.elapsed_time)).toBeGreaterThanOrEqual(1);
+    expect(Number(stop.args.stop_time) - Number(stop.args.start_time)).toBe(Number(stop.args.elapsed_time));
+  });
+
+  it('maps a low priv-lvl through the template', async () => {
+    const browser = new CookieBrowser(stack.gateway.url);
+    await signIn(browser, 'bob', STACK_TACACS_USERS.bob!.password);
+    expect(pageGroups((await browser.get('/')).body)).toEqual(['netbox-users', 'tacacs-priv-1']);
+  });
+
+  it('fails the login with a clear message when authorization is refused, creating nothing', async () => {
+    const response = await signIn(new CookieBrowser(stack.gateway.url), 'carol', STACK_TACACS_USERS.carol!.password);
+    expect(response.status).toBe(403);
+    expect(response.body).toContain('does not authorize you for NetBox');
+    expect(response.body).toContain('Not in the NetBox group');
+    expect(stack.netbox.state.findUser('carol')).toBeUndefined();
+    expect(recordOf(stack, 'carol', AcctFlag.Start)).toBeUndefined();
+  });
+
+  it('gives a wrong password the usual answer', async () => {
+    const response = await signIn(new CookieBrowser(stack.gateway.url), 'alice', 'wrong-password');
+    expect(response.status).toBe(401);
+    expect(response.body).toContain('wrong user name or password');
+  });
+
+  it('shows what the server says as text, never as markup', async () => {
+    const evil = await startStack({
+      method: 'tacacs',
+      tacacsUsers: { mallory: { password: 'mallory-Passw0rd', authorization: { status: 'fail', args: [], serverMsg: '<script>alert(1)</script>' } } },
+    });
+    try {
+      const response = await signIn(new CookieBrowser(evil.gateway.url), 'mallory', 'mallory-Passw0rd');
+      expect(response.status).toBe(403);
+      expect(response.body).not.toContain('<script>alert(1)</script>');
+      expect(response.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    } finally {
+      await evil.close();
+    }
+  });
+});
+
+describe('TACACS+ session ends nobody sees', () => {
+  it('sends the accounting STOP and ends the NetBox session when a session times out while nobody is looking', async () => {
+    const stack = await startStack({
+      method: 'tacacs',
+      env: { TACACS_AUTH_TYPE: 'ascii' },
+      adjust: (config) => ({ ...config, session: { ...config.session, idleTimeoutMs: 300, purgeIntervalMs: 100 } }),
+    });
+    try {
+      const browser = new CookieBrowser(stack.gateway.url);
+      expect((await signIn(browser, 'bob', STACK_TACACS_USERS.bob!.password)).status).toBe(303);
+      // ASCII login: the server's GETPASS prompt was answered with a CONTINUE.
+      expect(stack.tacacs.authentications.some((a) => 'userMsg' in a.body)).toBe(true);
+      const start = await until(() => recordOf(stack, 'bob', AcctFlag.Start), 'accounting START');
+      const bob = stack.netbox.state.findUser('bob')!;
+      expect(stack.netbox.state.sessionsOf(bob.id)).toHaveLength(1);
+      const stop = await until(() => recordOf(stack, 'bob', AcctFlag.Stop), 'accounting STOP after the idle timeout');
+      expect(stop.args.task_id).toBe(start.args.task_id);
+      await until(() => (stack.netbox.state.sessionsOf(bob.id).length === 0 ? true : undefined), 'the NetBox session to end');
+    } finally {
+      await stack.close();
+    }
+  });
+});
