@@ -3,7 +3,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
 import { startFreeRadius, type RunningFreeRadius } from '../support/freeradius.js';
-import { startStack, type Stack } from '../support/stack.js';
+import { AcctFlag } from '../../src/aaa/tacacs/codec.js';
+import { startStack, STACK_TACACS_USERS, type Stack } from '../support/stack.js';
 
 const SECRET = 'e2e-freeradius-secret';
 const SCREENSHOTS = '.tmp/screenshots';
@@ -85,6 +86,52 @@ describe('browser end to end: Chromium → gateway → FreeRADIUS → NetBox', (
 
     await page.goto(`${stack.gateway.url}/dcim/devices/`);
     expect(new URL(page.url()).pathname).toBe('/-/login');
+    await context.close();
+  });
+});
+
+/** The same flow with AAA_METHOD=tacacs: the groups come from the TACACS+ authorization reply. */
+describe('browser end to end: Chromium → gateway → TACACS+ → NetBox', () => {
+  let stack: Stack;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    stack = await startStack({ method: 'tacacs', env: { DEFAULT_GROUPS: 'netbox-users' } });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('signs in, lands in the authorized groups, signs out, and the accounting STOP arrives', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.gateway.url}/ipam/prefixes/`);
+    await page.getByLabel('User name').fill('alice');
+    await page.getByLabel('Password').fill(STACK_TACACS_USERS.alice!.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${stack.gateway.url}/ipam/prefixes/`);
+    expect(await page.locator('#netbox-user').textContent()).toBe('alice');
+    expect((await page.locator('#netbox-groups li').allTextContents()).sort()).toEqual([
+      'dcim-editors',
+      'netbox-admin',
+      'netbox-ops',
+      'netbox-users',
+      'tacacs-priv-15',
+    ]);
+
+    await page.goto(`${stack.gateway.url}/logout/`);
+    expect(await page.locator('#notice').textContent()).toBe('You have been signed out.');
+    const records = () => stack.tacacs.accounting.filter((r) => r.body.user === 'alice');
+    await expect.poll(() => records().length).toBe(2);
+    const [start, stop] = records();
+    expect(start!.body.flags & AcctFlag.Start).toBe(AcctFlag.Start);
+    expect(stop!.body.flags & AcctFlag.Stop).toBe(AcctFlag.Stop);
+    expect(stop!.args.task_id).toBe(start!.args.task_id);
+    const user = stack.netbox.state.findUser('alice')!;
+    expect(stack.netbox.state.sessionsOf(user.id)).toHaveLength(0);
     await context.close();
   });
 });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AcctFlag } from '../../src/aaa/tacacs/codec.js';
+import { AcctFlag, HeaderFlag } from '../../src/aaa/tacacs/codec.js';
 import { CookieBrowser } from '../netbox-double/browser.js';
-import type { ReceivedAccounting } from '../support/tacacs-server.js';
+import { makeTestCertificates } from '../support/certs.js';
+import { TacacsTestServer, type ReceivedAccounting } from '../support/tacacs-server.js';
 import { startStack, STACK_TACACS_USERS, type Stack } from '../support/stack.js';
 
 function formToken(html: string): string {
@@ -124,6 +125,40 @@ describe('TACACS+ session ends nobody sees', () => {
       await until(() => (stack.netbox.state.sessionsOf(bob.id).length === 0 ? true : undefined), 'the NetBox session to end');
     } finally {
       await stack.close();
+    }
+  });
+});
+
+describe('TACACS+ over TLS, configured from the environment', () => {
+  it('signs in through a TLS 1.3 server whose certificate the configured CA signed, and refuses a rogue one', async () => {
+    const certs = makeTestCertificates();
+    const good = new TacacsTestServer({ key: 'unused-over-tls', users: STACK_TACACS_USERS });
+    const rogue = new TacacsTestServer({ key: 'unused-over-tls', users: STACK_TACACS_USERS });
+    const goodRunning = await good.start({ host: '127.0.0.1', port: 0, tls: { key: certs.server.key, cert: certs.server.cert, ca: certs.ca.cert, requestCert: true } });
+    const rogueRunning = await rogue.start({ host: '127.0.0.1', port: 0, tls: { key: certs.rogueServer.key, cert: certs.rogueServer.cert } });
+    const stack = await startStack({
+      method: 'tacacs',
+      env: {
+        // The rogue server comes first: its certificate must make the gateway move on, never sign anyone in.
+        TACACS_SERVERS: `tls://127.0.0.1:${rogueRunning.port},tls://127.0.0.1:${goodRunning.port}`,
+        TACACS_SECRET: '',
+        TACACS_TLS_CA_FILE: certs.ca.certFile,
+        TACACS_TLS_CERT_FILE: certs.client.certFile,
+        TACACS_TLS_KEY_FILE: certs.client.keyFile,
+      },
+    });
+    try {
+      const browser = new CookieBrowser(stack.gateway.url);
+      expect((await signIn(browser, 'alice', STACK_TACACS_USERS.alice!.password)).status).toBe(303);
+      expect(pageGroups((await browser.get('/')).body)).toContain('tacacs-priv-15');
+      expect(rogue.authentications).toHaveLength(0);
+      expect(good.authentications.at(-1)!.peer.certificate).toBe('netbox-gateway');
+      expect(good.authentications.at(-1)!.header.flags & HeaderFlag.Unencrypted).toBe(HeaderFlag.Unencrypted);
+    } finally {
+      await stack.close();
+      await goodRunning.close();
+      await rogueRunning.close();
+      certs.remove();
     }
   });
 });
