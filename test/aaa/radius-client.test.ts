@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRadiusAuthenticator } from '../../src/aaa/radius/authenticator.js';
 import { CHALLENGE_NOT_SUPPORTED, RadiusClient, type RadiusClientOptions } from '../../src/aaa/radius/client.js';
 import { InvalidCredentials, ServerTrouble, type AuthRequest, type ServerVerdict } from '../../src/aaa/types.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { silentLogger } from '../../src/log.js';
+import { recorder } from '../support/log-recorder.js';
 import { RadiusTestServer, type RunningRadiusTestServer } from '../support/radius-server.js';
 
 const SECRET = 'client-test-secret';
@@ -72,19 +73,6 @@ async function closedPort(host = '127.0.0.1'): Promise<number> {
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
-}
-
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const logger = {
-    lines,
-    debug: (f: object, m: string) => lines.push(`debug ${m} ${JSON.stringify(f)}`),
-    info: (f: object, m: string) => lines.push(`info ${m} ${JSON.stringify(f)}`),
-    warn: (f: object, m: string) => lines.push(`warn ${m} ${JSON.stringify(f)}`),
-    error: (f: object, m: string) => lines.push(`error ${m} ${JSON.stringify(f)}`),
-    child: () => logger,
-  };
-  return logger;
 }
 
 describe('RadiusClient against the test server', () => {

@@ -19,8 +19,9 @@ import type { Endpoint } from '../../src/aaa/tacacs/transport.js';
 import { loadTlsMaterial } from '../../src/aaa/tacacs/tls.js';
 import { InvalidCredentials, ServerTrouble, type AuthRequest, type ServerVerdict } from '../../src/aaa/types.js';
 import type { TacacsConfig, TacacsTlsConfig } from '../../src/config/types.js';
-import { silentLogger, type Logger } from '../../src/log.js';
+import { silentLogger } from '../../src/log.js';
 import { makeTestCertificates, type TestCertificates } from '../support/certs.js';
+import { recorder } from '../support/log-recorder.js';
 import { TacacsTestServer, type RunningTacacsTestServer, type TacacsTestListen, type TacacsTestUser } from '../support/tacacs-server.js';
 
 const KEY = 'client-test-key-0123';
@@ -112,19 +113,6 @@ async function closedPort(host = '127.0.0.1'): Promise<number> {
   const { port } = probe.address() as { port: number };
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
-}
-
-function recorder(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const logger = {
-    lines,
-    debug: (f: object, m: string) => lines.push(`debug ${m} ${JSON.stringify(f)}`),
-    info: (f: object, m: string) => lines.push(`info ${m} ${JSON.stringify(f)}`),
-    warn: (f: object, m: string) => lines.push(`warn ${m} ${JSON.stringify(f)}`),
-    error: (f: object, m: string) => lines.push(`error ${m} ${JSON.stringify(f)}`),
-    child: () => logger,
-  };
-  return logger;
 }
 
 const starts = (s: TacacsTestServer): AuthenStart[] => s.authentications.filter((a) => a.header.seqNo === 1).map((a) => a.body as AuthenStart);

@@ -3,30 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CookieBrowser } from '../netbox-double/browser.js';
+import { formToken, pageGroups, pageUser, signIn } from '../support/gateway-form.js';
 import { startStack, STACK_USERS, type Stack } from '../support/stack.js';
 
 const COOKIE = 'nbgw_session';
-
-function formToken(html: string): string {
-  const match = /name="csrf_token" value="([^"]+)"/.exec(html);
-  if (!match?.[1]) throw new Error('no csrf_token in the login page');
-  return match[1];
-}
-
-/** The login form as a browser without JavaScript submits it. */
-async function signIn(browser: CookieBrowser, username: string, password: string, next = '/') {
-  const page = await browser.get(`/-/login?next=${encodeURIComponent(next)}`);
-  return browser.postForm('/-/login', { csrf_token: formToken(page.body), next, username, password });
-}
-
-function pageUser(html: string): string | undefined {
-  return /<span id="netbox-user">([^<]*)<\/span>/.exec(html)?.[1];
-}
-
-function pageGroups(html: string): string[] {
-  const list = /<ul id="netbox-groups">([\s\S]*?)<\/ul>/.exec(html)?.[1] ?? '';
-  return [...list.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1] ?? '').sort();
-}
 
 describe('sign-in flow through the gateway (password mode)', () => {
   let stack: Stack;

@@ -1,25 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcctFlag, HeaderFlag } from '../../src/aaa/tacacs/codec.js';
 import { CookieBrowser } from '../netbox-double/browser.js';
+import { pageGroups, signIn } from '../support/gateway-form.js';
 import { makeTestCertificates } from '../support/certs.js';
 import { TacacsTestServer, type ReceivedAccounting } from '../support/tacacs-server.js';
 import { startStack, STACK_TACACS_USERS, type Stack } from '../support/stack.js';
-
-function formToken(html: string): string {
-  const match = /name="csrf_token" value="([^"]+)"/.exec(html);
-  if (!match?.[1]) throw new Error('no csrf_token in the login page');
-  return match[1];
-}
-
-async function signIn(browser: CookieBrowser, username: string, password: string, next = '/') {
-  const page = await browser.get(`/-/login?next=${encodeURIComponent(next)}`);
-  return browser.postForm('/-/login', { csrf_token: formToken(page.body), next, username, password });
-}
-
-function pageGroups(html: string): string[] {
-  const list = /<ul id="netbox-groups">([\s\S]*?)<\/ul>/.exec(html)?.[1] ?? '';
-  return [...list.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1] ?? '').sort();
-}
 
 async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 3000): Promise<T> {
   const started = Date.now();
