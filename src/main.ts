@@ -3,9 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createRadiusAuthenticator } from './aaa/radius/authenticator.js';
-import { serverName } from './aaa/radius/client.js';
 import { createTacacsAccounting, createTacacsAuthenticator } from './aaa/tacacs/authenticator.js';
-import type { Accounting, Authenticator } from './aaa/types.js';
+import { serverName, type Accounting, type Authenticator } from './aaa/types.js';
 import { ConfigError } from './config/env-reader.js';
 import { loadConfig } from './config/load.js';
 import type { AaaConfig, Config } from './config/types.js';
@@ -87,7 +86,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   logger.info(
-    { url, netbox: config.netbox.url.origin, aaa: config.aaa.method, servers, accounting: accounting !== undefined, sessionMode: config.netbox.sessionMode },
+    { url, netbox: config.netbox.url.origin, aaa: config.aaa.method, servers, accounting: config.aaa.method === 'tacacs' && config.aaa.tacacs.accounting, sessionMode: config.netbox.sessionMode },
     'gateway listening',
   );
   void checkNetbox(netbox, logger);
@@ -117,7 +116,7 @@ function createAaa(aaa: AaaConfig, logger: Logger): { authenticator: Authenticat
   const tacacsLogger = logger.child({ module: 'tacacs' });
   return {
     authenticator: createTacacsAuthenticator(aaa.tacacs, aaa.loginDeadlineMs, tacacsLogger),
-    accounting: aaa.tacacs.accounting ? createTacacsAccounting(aaa.tacacs, tacacsLogger) : undefined,
+    accounting: createTacacsAccounting(aaa.tacacs, tacacsLogger),
     servers: aaa.tacacs.servers.map((server) => `${server.tls ? 'tls://' : ''}${serverName(server)}`),
   };
 }

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import type { HostPort } from '../config/types.js';
 import type { AttributeBag } from './attributes.js';
 
 /** One sign-in attempt as the AAA layer sees it: no HTTP, no NetBox. */
@@ -63,6 +65,11 @@ export interface RejectDetail {
    * which the user is told as such; otherwise the credentials were refused.
    */
   readonly stage?: 'authorization';
+}
+
+/** `host:port` for logs and errors, with IPv6 addresses in brackets. */
+export function serverName(server: HostPort): string {
+  return isIP(server.host) === 6 ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
 }
 
 /** One configured server of some protocol, as the failover chain drives it. */

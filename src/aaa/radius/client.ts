@@ -13,7 +13,7 @@ import { isIP } from 'node:net';
 import type { HostPort } from '../../config/types.js';
 import type { Logger } from '../../log.js';
 import { AttributeBag } from '../attributes.js';
-import { ServerTrouble, type AaaServer, type AuthRequest, type ServerVerdict } from '../types.js';
+import { ServerTrouble, serverName, type AaaServer, type AuthRequest, type ServerVerdict } from '../types.js';
 import {
   AUTHENTICATOR_LENGTH,
   RadiusCode,
@@ -47,10 +47,6 @@ export interface RadiusClientOptions {
 /** What the user sees when the server wants a second step; Access-Challenge support is a later addition. */
 export const CHALLENGE_NOT_SUPPORTED =
   'The RADIUS server asked for an additional step (Access-Challenge, e.g. a one-time code), which this gateway does not support yet';
-
-export function serverName(server: HostPort): string {
-  return isIP(server.host) === 6 ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
-}
 
 /** The reply codes that answer an Access-Request (RFC 2865 §4). */
 type AnswerCode = typeof RadiusCode.AccessAccept | typeof RadiusCode.AccessReject | typeof RadiusCode.AccessChallenge;

@@ -1,8 +1,7 @@
 import type { TacacsConfig } from '../../config/types.js';
 import type { Logger } from '../../log.js';
 import { FailoverAuthenticator } from '../failover.js';
-import { serverName } from '../radius/client.js';
-import type { Accounting, Authenticator } from '../types.js';
+import { serverName, type Accounting, type Authenticator } from '../types.js';
 import { TacacsAccounting } from './accounting.js';
 import { TacacsClient } from './client.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
