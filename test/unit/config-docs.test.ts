@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const source = readFileSync(new URL('../../src/config/load.ts', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+
+/** Every variable the loader reads: the name given to each EnvReader call or to a helper taking the reader. */
+const variables = [...new Set([...source.matchAll(/(?:read\.\w+\(|\w+\(read, )\s*'([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!))].sort();
+
+describe('the configuration reference', () => {
+  it('finds the variables the loader reads', () => {
+    expect(variables).toContain('NETBOX_URL');
+    expect(variables).toContain('TACACS_SERVERS');
+    expect(variables.length).toBeGreaterThan(30);
+  });
+
+  it.each(variables)('documents %s in the README table and in .env.example', (name) => {
+    expect(readme).toMatch(new RegExp(`^\\| \`${name}\``, 'm'));
+    expect(example).toMatch(new RegExp(`^#? ?${name}=`, 'm'));
+  });
+});
