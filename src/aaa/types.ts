@@ -5,7 +5,10 @@ import type { AttributeBag } from './attributes.js';
 /** One sign-in attempt as the AAA layer sees it: no HTTP, no NetBox. */
 export interface AuthRequest {
   readonly username: string;
+  /** The password, or the answer to a challenge when `challenge` is set. */
   readonly password: string;
+  /** Continues a challenge the same server issued (RADIUS State); only `respond` sets it. */
+  readonly challenge?: PendingChallenge;
   /** The browser's address, sent as Calling-Station-Id (RADIUS) or rem_addr (TACACS+). */
   readonly clientAddress: string;
 }
@@ -14,8 +17,23 @@ export type AuthOutcome =
   | { readonly kind: 'accept'; readonly server: string; readonly attributes: AttributeBag }
   /** A definitive no. Wrong password and unknown user are indistinguishable on the wire and stay so. */
   | ({ readonly kind: 'reject'; readonly server: string } & RejectDetail)
+  /** The server wants a second step (OTP, push approval): ask the user `prompt`, then call `respond`. */
+  | { readonly kind: 'challenge'; readonly server: string; readonly challenge: PendingChallenge }
   /** No server gave a definitive answer before the deadline. */
   | { readonly kind: 'unavailable'; readonly failures: readonly ServerFailure[] };
+
+/**
+ * A challenge in progress, kept in the gateway session between the two form posts: plain JSON, nothing a
+ * browser ever sees but `prompt`.
+ */
+export interface PendingChallenge {
+  /** Name of the server that issued it; the answer goes back to that server only. */
+  readonly server: string;
+  /** The server's Reply-Message, shown to the user as the question. */
+  readonly prompt: string;
+  /** The RADIUS State attribute, base64. */
+  readonly state: string;
+}
 
 export interface ServerFailure {
   readonly server: string;
@@ -25,6 +43,19 @@ export interface ServerFailure {
 /** One protocol front door (RADIUS, later TACACS+) behind which the failover chain sits. */
 export interface Authenticator {
   authenticate(request: AuthRequest): Promise<AuthOutcome>;
+  /** Sends the user's answer to the server that issued `request.challenge`, with no failover. */
+  respond(request: AuthRequest & { readonly challenge: PendingChallenge }): Promise<AuthOutcome>;
+  /** Each server's state, for /-/ready. */
+  servers(): readonly ServerStatus[];
+}
+
+export interface ServerStatus {
+  readonly name: string;
+  /** `unknown` until the server first answered or failed. */
+  readonly state: 'up' | 'dead' | 'unknown';
+  /** Milliseconds since the epoch; set while dead. */
+  readonly deadUntil?: number;
+  readonly lastError?: string;
 }
 
 export type ServerTroubleReason = 'timeout' | 'refused' | 'bad-reply' | 'network' | 'server-error' | 'deadline';
@@ -55,6 +86,7 @@ export class InvalidCredentials extends Error {
 /** What a single server answered; trouble is thrown as ServerTrouble. */
 export type ServerVerdict =
   | { readonly kind: 'accept'; readonly attributes: AttributeBag }
+  | { readonly kind: 'challenge'; readonly prompt: string; readonly state: string }
   | ({ readonly kind: 'reject' } & RejectDetail);
 
 export interface RejectDetail {
@@ -78,6 +110,11 @@ export interface AaaServer {
   readonly name: string;
   /** Must settle (with ServerTrouble 'deadline') soon after `signal` aborts. */
   verify(request: AuthRequest, signal: AbortSignal): Promise<ServerVerdict>;
+  /**
+   * Resolves when the server is reachable and answering (RADIUS Status-Server, a TACACS+ connect), throws
+   * ServerTrouble otherwise. Absent: the server cannot be probed and comes back only when its dead time ends.
+   */
+  probe?(signal: AbortSignal): Promise<void>;
 }
 
 /** One gateway session as accounting sees it: TACACS+ task_id, RADIUS Acct-Session-Id. */

@@ -3,7 +3,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { LogLevel } from '../log.js';
 import { EnvReader, type Env } from './env-reader.js';
-import type { AaaConfig, Config, HostPort, RadiusConfig, TacacsConfig } from './types.js';
+import type { AaaConfig, Config, HostPort, RadiusConfig, RadiusServer, RequireMessageAuthenticator, TacacsConfig, TlsClientConfig } from './types.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -72,8 +72,10 @@ export function loadConfig(env: Env): Config {
 
   const method = read.choice('AAA_METHOD', ['radius', 'tacacs'] as const, 'radius');
   const loginDeadlineMs = read.duration('AAA_LOGIN_TIMEOUT', 20 * SECOND, { bareUnit: 's', minMs: SECOND, maxMs: 5 * MINUTE });
-  const aaa: AaaConfig =
-    method === 'radius' ? { method, loginDeadlineMs, radius: readRadius(read) } : { method, loginDeadlineMs, tacacs: readTacacs(read) };
+  const deadTimeMs = read.duration('AAA_DEAD_TIME', 60 * SECOND, { bareUnit: 's', minMs: 0, maxMs: HOUR });
+  const probeIntervalMs = read.duration('AAA_PROBE_INTERVAL', 10 * SECOND, { bareUnit: 's', minMs: SECOND, maxMs: HOUR });
+  const common = { loginDeadlineMs, deadTimeMs, probeIntervalMs };
+  const aaa: AaaConfig = method === 'radius' ? { method, ...common, radius: readRadius(read) } : { method, ...common, tacacs: readTacacs(read) };
   const privLvlGroupTemplate = read.string('PRIV_LVL_GROUP_TEMPLATE', 'tacacs-priv-{n}');
   if (privLvlGroupTemplate !== 'none' && !privLvlGroupTemplate.includes('{n}')) {
     read.problem('PRIV_LVL_GROUP_TEMPLATE', `must contain {n} (the privilege level) or be "none", got "${privLvlGroupTemplate}"`);
@@ -141,15 +143,70 @@ function parseNetboxUrl(read: EnvReader): URL | undefined {
 }
 
 function readRadius(read: EnvReader): RadiusConfig {
-  const radius = {
-    servers: readServers(read, 'RADIUS_SERVERS', (entry) => parseHostPort(entry, 1812)),
-    secret: read.secret('RADIUS_SECRET', 'the RADIUS shared secret') ?? '',
+  const servers = readServers(read, 'RADIUS_SERVERS', (entry) => radiusServer(entry, 1812));
+  const require = readRequireMessageAuthenticator(read, servers.length);
+  const withPolicy = servers.map((server, index) => ({ ...server, requireMessageAuthenticator: require[index] ?? 'auto' }));
+  const needsSecret = servers.some((server) => server.transport === 'udp');
+  const nasIpAddress = read.optionalString('RADIUS_NAS_IP_ADDRESS');
+  if (nasIpAddress !== undefined && isIP(nasIpAddress) !== 4) read.problem('RADIUS_NAS_IP_ADDRESS', `must be an IPv4 address, got "${nasIpAddress}"`);
+  const sourceAddress = read.optionalString('RADIUS_SOURCE_ADDRESS');
+  if (sourceAddress !== undefined && isIP(sourceAddress) === 0) read.problem('RADIUS_SOURCE_ADDRESS', `must be an IP address, got "${sourceAddress}"`);
+  const accountingEnabled = read.boolean('RADIUS_ACCOUNTING', false);
+  const accountingServers =
+    read.raw('RADIUS_ACCOUNTING_SERVERS') === undefined
+      ? withPolicy.map((server) => (server.transport === 'udp' ? { ...server, port: 1813 } : server))
+      : readServers(read, 'RADIUS_ACCOUNTING_SERVERS', (entry) => radiusServer(entry, 1813)).map((server) => ({ ...server, requireMessageAuthenticator: 'no' as const }));
+  const radius: RadiusConfig = {
+    servers: withPolicy,
+    secret: read.secret('RADIUS_SECRET', 'the RADIUS shared secret', { required: needsSecret }) ?? '',
     timeoutMs: read.duration('RADIUS_TIMEOUT', 3 * SECOND, { bareUnit: 's', minMs: 100, maxMs: MINUTE }),
     retries: read.integer('RADIUS_RETRIES', 2, { min: 1, max: 10 }),
     nasIdentifier: read.string('RADIUS_NAS_IDENTIFIER', 'netbox-aaa-gateway'),
+    nasIpAddress,
+    sourceAddress,
+    challengeTimeoutMs: read.duration('RADIUS_CHALLENGE_TIMEOUT', 60 * SECOND, { bareUnit: 's', minMs: SECOND, maxMs: 5 * MINUTE }),
+    accounting: { enabled: accountingEnabled, servers: accountingServers },
+    tls: readTls(read, 'RADIUS_TLS'),
+    probe: read.boolean('RADIUS_PROBE', false),
   };
   if (Buffer.byteLength(radius.nasIdentifier) > 253) read.problem('RADIUS_NAS_IDENTIFIER', 'must be at most 253 bytes');
   return radius;
+}
+
+/** `host[:port]` (UDP) or `radsec://host[:port]` (RFC 6614, default port 2083). */
+function radiusServer(entry: string, defaultPort: number): Omit<RadiusServer, 'requireMessageAuthenticator'> | string {
+  const radsec = /^radsec:\/\//i.test(entry);
+  const address = parseHostPort(radsec ? entry.slice('radsec://'.length) : entry, radsec ? 2083 : defaultPort);
+  return typeof address === 'string' ? address : { ...address, transport: radsec ? 'radsec' : 'udp' };
+}
+
+/** One policy for every server, or one per server in RADIUS_SERVERS order. */
+function readRequireMessageAuthenticator(read: EnvReader, serverCount: number): RequireMessageAuthenticator[] {
+  const name = 'RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR';
+  const values = read.list(name, ['auto']).map((value) => value.toLowerCase());
+  const policies: RequireMessageAuthenticator[] = [];
+  for (const value of values) {
+    const policy = ({ true: 'yes', yes: 'yes', false: 'no', no: 'no', auto: 'auto' } as const)[value as 'true' | 'yes' | 'false' | 'no' | 'auto'];
+    if (policy === undefined) read.problem(name, `must be true, false or auto (one value, or one per server), got "${value}"`);
+    else policies.push(policy);
+  }
+  if (values.length !== 1 && values.length !== serverCount) {
+    read.problem(name, `has ${values.length} values for ${serverCount} servers; give one value, or one per server`);
+  }
+  return values.length === 1 ? Array.from({ length: serverCount }, () => policies[0] ?? 'auto') : policies;
+}
+
+function readTls(read: EnvReader, prefix: 'RADIUS_TLS' | 'TACACS_TLS'): TlsClientConfig {
+  const tls = {
+    caFile: readableFile(read, `${prefix}_CA_FILE`),
+    serverName: read.optionalString(`${prefix}_SERVER_NAME`),
+    certFile: readableFile(read, `${prefix}_CERT_FILE`),
+    keyFile: readableFile(read, `${prefix}_KEY_FILE`),
+  };
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    read.problem(`${prefix}_CERT_FILE`, `and ${prefix}_KEY_FILE go together: set both or neither`);
+  }
+  return tls;
 }
 
 /** RFC 8907 §10.5.1: keys shorter than this are too weak for the obfuscation to mean anything. */
@@ -170,15 +227,7 @@ function readTacacs(read: EnvReader): TacacsConfig {
       `is ${secret.length} characters; RFC 8907 asks for at least ${MIN_TACACS_KEY_LENGTH} (set TACACS_ALLOW_SHORT_KEY=true to accept it anyway)`,
     );
   }
-  const tls = {
-    caFile: readableFile(read, 'TACACS_TLS_CA_FILE'),
-    serverName: read.optionalString('TACACS_TLS_SERVER_NAME'),
-    certFile: readableFile(read, 'TACACS_TLS_CERT_FILE'),
-    keyFile: readableFile(read, 'TACACS_TLS_KEY_FILE'),
-  };
-  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
-    read.problem('TACACS_TLS_CERT_FILE', 'and TACACS_TLS_KEY_FILE go together: set both or neither');
-  }
+  const tls = readTls(read, 'TACACS_TLS');
   const service = read.string('TACACS_SERVICE', 'shell');
   const portName = read.string('TACACS_PORT_NAME', 'netbox-aaa-gateway');
   for (const [name, value] of [['TACACS_SERVICE', service], ['TACACS_PORT_NAME', portName]] as const) {
@@ -193,6 +242,7 @@ function readTacacs(read: EnvReader): TacacsConfig {
     authType: read.choice('TACACS_AUTH_TYPE', ['pap', 'ascii', 'chap'] as const, 'pap'),
     service,
     portName,
+    probe: read.boolean('TACACS_PROBE', true),
     authorization: read.boolean('TACACS_AUTHORIZATION', true),
     accounting: read.boolean('TACACS_ACCOUNTING', true),
     tls,

@@ -5,14 +5,39 @@ export interface HostPort {
   readonly port: number;
 }
 
+/**
+ * BlastRADIUS (CVE-2024-3596) policy for replies without a Message-Authenticator: `yes` discards them, `no`
+ * accepts them, `auto` accepts them until the server has once sent a signed reply, and discards them after.
+ */
+export type RequireMessageAuthenticator = 'yes' | 'no' | 'auto';
+
+export interface RadiusServer extends HostPort {
+  /** `udp` (RFC 2865) or `radsec` (RFC 6614: RADIUS over TLS on TCP, shared secret "radsec"). */
+  readonly transport: 'udp' | 'radsec';
+  readonly requireMessageAuthenticator: RequireMessageAuthenticator;
+}
+
 export interface RadiusConfig {
   /** Tried in this order. */
-  readonly servers: readonly HostPort[];
+  readonly servers: readonly RadiusServer[];
+  /** The shared secret for UDP servers; RadSec always uses "radsec" (RFC 6614 §2.3). */
   readonly secret: string;
   readonly timeoutMs: number;
   /** Tries per server (1 = no retransmission). */
   readonly retries: number;
   readonly nasIdentifier: string;
+  /** Sent as NAS-IP-Address when set, so ISE/NPS can match the gateway as a network device. */
+  readonly nasIpAddress: string | undefined;
+  /** Local address UDP requests are sent from; undefined: the system's choice. */
+  readonly sourceAddress: string | undefined;
+  /** Per-try timeout of the answer to an Access-Challenge (OTP, push approval take longer). */
+  readonly challengeTimeoutMs: number;
+  /** RFC 2866 Accounting-Request Start/Stop per gateway session. */
+  readonly accounting: { readonly enabled: boolean; readonly servers: readonly RadiusServer[] };
+  /** Certificates for `radsec` servers. */
+  readonly tls: TlsClientConfig;
+  /** Background Status-Server (RFC 5997) probes of dead servers; off by default, not every server answers them. */
+  readonly probe: boolean;
 }
 
 export type TacacsAuthType = 'pap' | 'ascii' | 'chap';
@@ -22,7 +47,8 @@ export interface TacacsServer extends HostPort {
   readonly tls: boolean;
 }
 
-export interface TacacsTlsConfig {
+/** Client-side TLS settings of an AAA protocol (TACACS+ over TLS, RadSec). */
+export interface TlsClientConfig {
   /** PEM file of the CA(s) that sign the servers' certificates; undefined: the system's trust store. */
   readonly caFile: string | undefined;
   /** Name expected in the server certificate; undefined: the configured host. */
@@ -44,10 +70,12 @@ export interface TacacsConfig {
   readonly service: string;
   /** The `port` field: a name for the gateway's "line". */
   readonly portName: string;
+  /** Background TCP/TLS connect probes of dead servers. */
+  readonly probe: boolean;
   /** Ask for authorization after PASS and fail the login when it is refused. */
   readonly authorization: boolean;
   readonly accounting: boolean;
-  readonly tls: TacacsTlsConfig;
+  readonly tls: TlsClientConfig;
 }
 
 export type NetboxSessionMode = 'password' | 'remote-user';
@@ -96,4 +124,8 @@ export interface Config {
 export type AaaConfig = {
   /** Total time one login may spend on AAA, all servers and retries included. */
   readonly loginDeadlineMs: number;
+  /** How long a server that timed out or failed is skipped by later logins. */
+  readonly deadTimeMs: number;
+  /** How often dead servers are probed when probing is on for the protocol. */
+  readonly probeIntervalMs: number;
 } & ({ readonly method: 'radius'; readonly radius: RadiusConfig } | { readonly method: 'tacacs'; readonly tacacs: TacacsConfig });

@@ -18,7 +18,7 @@ import { AcctFlag, HeaderFlag, type AuthenStart } from '../../src/aaa/tacacs/cod
 import type { Endpoint } from '../../src/aaa/tacacs/transport.js';
 import { loadTlsMaterial } from '../../src/aaa/tacacs/tls.js';
 import { InvalidCredentials, ServerTrouble, type AuthRequest, type ServerVerdict } from '../../src/aaa/types.js';
-import type { TacacsConfig, TacacsTlsConfig } from '../../src/config/types.js';
+import type { TacacsConfig, TlsClientConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log.js';
 import { makeTestCertificates, type TestCertificates } from '../support/certs.js';
 import { recorder } from '../support/log-recorder.js';
@@ -467,7 +467,7 @@ describe('TACACS+ over TLS (RFC 9887)', () => {
   });
   afterAll(() => certs.remove());
 
-  const tlsConfig = (overrides: Partial<TacacsTlsConfig> = {}): TacacsTlsConfig => ({
+  const tlsConfig = (overrides: Partial<TlsClientConfig> = {}): TlsClientConfig => ({
     caFile: certs.ca.certFile,
     serverName: undefined,
     certFile: certs.client.certFile,
@@ -477,7 +477,7 @@ describe('TACACS+ over TLS (RFC 9887)', () => {
   const tlsListen = (pair = certs.server, requestCert = true): Partial<TacacsTestListen> => ({
     tls: { key: pair.key, cert: pair.cert, ca: certs.ca.cert, requestCert },
   });
-  const tlsEndpoint = (port: number, overrides: Partial<TacacsTlsConfig> = {}): Endpoint => ({
+  const tlsEndpoint = (port: number, overrides: Partial<TlsClientConfig> = {}): Endpoint => ({
     name: `127.0.0.1:${port}`,
     host: '127.0.0.1',
     port,

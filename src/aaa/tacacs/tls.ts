@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 
-import type { TacacsTlsConfig } from '../../config/types.js';
+import type { TlsClientConfig } from '../../config/types.js';
 
 /** PEM material read once at start-up, so a missing or unreadable file stops the gateway instead of a login. */
 export interface TlsMaterial {
@@ -18,7 +18,7 @@ export interface TlsMaterial {
   readonly key: Buffer | undefined;
 }
 
-export function loadTlsMaterial(config: TacacsTlsConfig): TlsMaterial {
+export function loadTlsMaterial(config: TlsClientConfig): TlsMaterial {
   if ((config.certFile === undefined) !== (config.keyFile === undefined)) {
     throw new RangeError('TACACS+ TLS: a client certificate needs both certFile and keyFile');
   }
