@@ -71,6 +71,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     remoteUserHeader: config.netbox.remoteUserHeader,
     sendRemoteUser: config.netbox.sessionMode === 'remote-user',
     staticRoot: config.netbox.staticRoot,
+    readiness: {
+      aaaMethod: config.aaa.method,
+      aaaServers: () => authenticator.servers(),
+      netboxVersion: () => netbox.netboxVersion(),
+      netboxCheckIntervalMs: 5_000,
+    },
     logger: logger.child({ module: 'http' }),
   });
 

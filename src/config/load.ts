@@ -146,7 +146,8 @@ function readRadius(read: EnvReader): RadiusConfig {
   const servers = readServers(read, 'RADIUS_SERVERS', (entry) => radiusServer(entry, 1812));
   const require = readRequireMessageAuthenticator(read, servers.length);
   const withPolicy = servers.map((server, index) => ({ ...server, requireMessageAuthenticator: require[index] ?? 'auto' }));
-  const needsSecret = servers.some((server) => server.transport === 'udp');
+  // An unparsable list still needs the secret reported: the operator is about to fix the list.
+  const needsSecret = servers.length === 0 || servers.some((server) => server.transport === 'udp');
   const nasIpAddress = read.optionalString('RADIUS_NAS_IP_ADDRESS');
   if (nasIpAddress !== undefined && isIP(nasIpAddress) !== 4) read.problem('RADIUS_NAS_IP_ADDRESS', `must be an IPv4 address, got "${nasIpAddress}"`);
   const sourceAddress = read.optionalString('RADIUS_SOURCE_ADDRESS');
@@ -218,7 +219,7 @@ function readTacacs(read: EnvReader): TacacsConfig {
     const address = parseHostPort(tls ? entry.slice('tls://'.length) : entry, tls ? 300 : 49);
     return typeof address === 'string' ? address : { ...address, tls };
   });
-  const needsKey = servers.some((server) => !server.tls);
+  const needsKey = servers.length === 0 || servers.some((server) => !server.tls);
   const secret = read.secret('TACACS_SECRET', 'the TACACS+ key for servers reached over plain TCP', { required: needsKey }) ?? '';
   const allowShortKey = read.boolean('TACACS_ALLOW_SHORT_KEY', false);
   if (needsKey && secret !== '' && secret.length < MIN_TACACS_KEY_LENGTH && !allowShortKey) {

@@ -9,6 +9,7 @@ import { stripRemoteUserHeaders } from './client-headers.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { localRedirectTarget } from './local-redirect.js';
 import { createNetboxProxy } from './proxy.js';
+import { readinessHandler, type ReadinessDeps } from './ready.js';
 
 const VIEWS_DIR = fileURLToPath(new URL('../../views', import.meta.url));
 const PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url));
@@ -28,6 +29,7 @@ export interface AppDeps {
   readonly remoteUserHeader: string;
   readonly sendRemoteUser: boolean;
   readonly staticRoot: string | undefined;
+  readonly readiness: ReadinessDeps;
   readonly logger: Logger;
 }
 
@@ -65,6 +67,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/-/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.get('/-/ready', readinessHandler(deps.readiness));
 
   if (deps.staticRoot !== undefined) {
     app.use('/static', express.static(deps.staticRoot, { fallthrough: false, index: false, maxAge: '1d' }));

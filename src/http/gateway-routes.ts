@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { SignIn, SignInResult } from '../login/sign-in.js';
 import { NetboxUnavailable, type WebSessionOpener } from '../netbox/types.js';
 import type { SessionLifecycle } from '../session/lifecycle.js';
-import type { SignedInUser } from '../session/types.js';
+import type { ChallengeInProgress, SignedInUser } from '../session/types.js';
 import { csrfTokenFor, csrfTokenMatches, originAllowed } from './csrf.js';
 import { localRedirectTarget } from './local-redirect.js';
 
@@ -13,6 +13,8 @@ import { localRedirectTarget } from './local-redirect.js';
 const RELOGIN_MIN_INTERVAL_MS = 60_000;
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_LENGTH = 1024;
+/** A challenge (OTP, push approval) must be answered within this; RADIUS servers forget their State sooner or later too. */
+const CHALLENGE_MAX_AGE_MS = 5 * 60_000;
 
 export const NOTICES = {
   'signed-out': 'You have been signed out.',
@@ -20,7 +22,7 @@ export const NOTICES = {
 } as const;
 type Notice = keyof typeof NOTICES;
 
-const FAILURES: Record<Exclude<SignInResult['kind'], 'signed-in'>, { status: number; message: string }> = {
+const FAILURES: Record<Exclude<SignInResult['kind'], 'signed-in' | 'challenge'>, { status: number; message: string }> = {
   rejected: { status: 401, message: 'Sign-in failed: wrong user name or password.' },
   'invalid-input': { status: 400, message: 'Sign-in failed.' },
   'aaa-unavailable': {
@@ -67,18 +69,46 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, logger, renderUn
   router.post('/-/login', formBody, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const next = localRedirectTarget(body.next);
-    const username = typeof body.username === 'string' ? body.username.trim() : '';
-    const password = typeof body.password === 'string' ? body.password : '';
+    const clientAddress = req.ip ?? req.socket.remoteAddress ?? '';
     if (!originAllowed(req) || !csrfTokenMatches(req, body.csrf_token)) {
-      renderLogin(req, res, 403, { next, username, error: 'Your sign-in form had expired. Please try again.' });
+      renderLogin(req, res, 403, { next, username: typeof body.username === 'string' ? body.username.trim() : '', error: 'Your sign-in form had expired. Please try again.' });
       return;
     }
+
+    // The second step answers the challenge kept in this session; the browser cannot choose the user or server.
+    if (typeof body.challenge_answer === 'string') {
+      const pending = req.session.challenge;
+      delete req.session.challenge;
+      if (!pending || Date.now() - pending.issuedAt > CHALLENGE_MAX_AGE_MS) {
+        renderLogin(req, res, 400, { next, error: 'Your sign-in took too long. Please start again.' });
+        return;
+      }
+      const answer = body.challenge_answer;
+      if (answer === '' || answer.length > MAX_PASSWORD_LENGTH) {
+        renderChallenge(req, res, 400, pending, 'Enter the answer.');
+        return;
+      }
+      const result = await signIn.answer({ username: pending.username, password: answer, clientAddress, challenge: pending.challenge });
+      await conclude(req, res, result, pending.username, pending.next);
+      return;
+    }
+
+    const username = typeof body.username === 'string' ? body.username.trim() : '';
+    const password = typeof body.password === 'string' ? body.password : '';
     if (username === '' || password === '' || username.length > MAX_USERNAME_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
       renderLogin(req, res, 400, { next, username, error: 'Enter your user name and password.' });
       return;
     }
+    await conclude(req, res, await signIn.run({ username, password, clientAddress }), username, next);
+  });
 
-    const result = await signIn.run({ username, password, clientAddress: req.ip ?? req.socket.remoteAddress ?? '' });
+  async function conclude(req: Request, res: Response, result: SignInResult, username: string, next: string): Promise<void> {
+    if (result.kind === 'challenge') {
+      const pending = { username, next, challenge: result.challenge, issuedAt: Date.now() };
+      req.session.challenge = pending;
+      renderChallenge(req, res, 200, pending);
+      return;
+    }
     if (result.kind !== 'signed-in') {
       const failure = FAILURES[result.kind];
       const error =
@@ -111,7 +141,7 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, logger, renderUn
     await promisify((done) => req.session.save(done));
     lifecycle.began(user);
     res.redirect(303, next);
-  });
+  }
 
   const logout = async (req: Request, res: Response) => {
     await endSession(req, lifecycle, 'logout');
@@ -172,6 +202,19 @@ function renderLogin(req: Request, res: Response, status: number, view: LoginVie
     username: view.username ?? '',
     error: view.error,
     notice: view.notice,
+    prompt: undefined,
+  });
+}
+
+/** The second step: the server's question (its Reply-Message, escaped by the view) and a field for the answer. */
+function renderChallenge(req: Request, res: Response, status: number, pending: ChallengeInProgress, error?: string): void {
+  res.status(status).render('login', {
+    csrfToken: csrfTokenFor(req),
+    next: pending.next,
+    username: pending.username,
+    error,
+    notice: undefined,
+    prompt: pending.challenge.prompt || 'Enter the code sent to you.',
   });
 }
 

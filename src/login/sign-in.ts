@@ -1,5 +1,5 @@
 import type { AttributeBag } from '../aaa/attributes.js';
-import { InvalidCredentials, type Authenticator } from '../aaa/types.js';
+import { InvalidCredentials, type AuthOutcome, type Authenticator, type PendingChallenge } from '../aaa/types.js';
 import type { Logger } from '../log.js';
 import {
   NetboxUnavailable,
@@ -27,6 +27,8 @@ export type SignInResult =
       readonly authServer: string;
     }
   | { readonly kind: 'rejected' }
+  /** The server wants another step; the caller keeps `challenge` and asks the user its prompt. */
+  | { readonly kind: 'challenge'; readonly challenge: PendingChallenge }
   /** The password was right, the AAA server refused NetBox to this user; its message, if any, goes along. */
   | { readonly kind: 'not-authorized'; readonly message: string | undefined }
   | { readonly kind: 'invalid-input'; readonly message: string }
@@ -56,45 +58,56 @@ export class SignIn {
     },
   ) {}
 
+  /** The first step: user name and password. */
   async run(attempt: SignInAttempt): Promise<SignInResult> {
-    const { logger } = this.deps;
-    const log = logger.child({ username: attempt.username, client: attempt.clientAddress });
     if (!NETBOX_USERNAME.test(attempt.username)) {
       return { kind: 'invalid-input', message: 'User names may contain letters, digits and . @ + - _ only.' };
     }
+    return this.#conclude(attempt, () => this.deps.authenticator.authenticate(attempt));
+  }
 
+  /** A later step: the user's answer (`password`) to the challenge the server issued. */
+  async answer(attempt: SignInAttempt & { readonly challenge: PendingChallenge }): Promise<SignInResult> {
+    return this.#conclude(attempt, () => this.deps.authenticator.respond(attempt));
+  }
+
+  async #conclude(attempt: SignInAttempt, ask: () => Promise<AuthOutcome>): Promise<SignInResult> {
+    const log = this.deps.logger.child({ username: attempt.username, client: attempt.clientAddress });
     let outcome;
     try {
-      outcome = await this.deps.authenticator.authenticate(attempt);
+      outcome = await ask();
     } catch (error) {
       if (error instanceof InvalidCredentials) return { kind: 'invalid-input', message: error.message };
       throw error;
     }
-    if (outcome.kind === 'reject') {
-      log.info({ server: outcome.server, stage: outcome.stage ?? 'authentication' }, 'login rejected by AAA');
-      return outcome.stage === 'authorization' ? { kind: 'not-authorized', message: outcome.message } : { kind: 'rejected' };
+    switch (outcome.kind) {
+      case 'reject':
+        log.info({ server: outcome.server, stage: outcome.stage ?? 'authentication' }, 'login rejected by AAA');
+        return outcome.stage === 'authorization' ? { kind: 'not-authorized', message: outcome.message } : { kind: 'rejected' };
+      case 'unavailable':
+        log.error(
+          { failures: outcome.failures.map((f) => ({ server: f.server, reason: f.error.reason, error: f.error.message })) },
+          'no AAA server answered',
+        );
+        return { kind: 'aaa-unavailable' };
+      case 'challenge':
+        log.info({ server: outcome.server }, 'AAA server asked for another step');
+        return { kind: 'challenge', challenge: outcome.challenge };
+      case 'accept':
+        return this.#admit(attempt.username, outcome.server, outcome.attributes, log);
     }
-    if (outcome.kind === 'unavailable') {
-      log.error(
-        { failures: outcome.failures.map((f) => ({ server: f.server, reason: f.error.reason, error: f.error.message })) },
-        'no AAA server answered',
-      );
-      return { kind: 'aaa-unavailable' };
-    }
+  }
 
-    const { groups } = this.deps.roles.map(outcome.attributes);
+  async #admit(username: string, server: string, attributes: AttributeBag, log: Logger): Promise<SignInResult> {
+    const { groups } = this.deps.roles.map(attributes);
     try {
-      const user = await this.deps.provisioner.provision({
-        username: attempt.username,
-        groups,
-        profile: this.#profile(outcome.attributes),
-      });
+      const user = await this.deps.provisioner.provision({ username, groups, profile: this.#profile(attributes) });
       const netboxCookies = await this.deps.webSessions.open(user);
-      log.info({ server: outcome.server, netboxUserId: user.id, groups: user.groups }, 'login accepted');
-      return { kind: 'signed-in', user, netboxCookies, authServer: outcome.server };
+      log.info({ server, netboxUserId: user.id, groups: user.groups }, 'login accepted');
+      return { kind: 'signed-in', user, netboxCookies, authServer: server };
     } catch (error) {
       if (error instanceof UserNotAllowed) {
-        log.warn({ server: outcome.server }, 'AAA accepted a user that does not exist in NetBox and AUTO_CREATE_USER is false');
+        log.warn({ server }, 'AAA accepted a user that does not exist in NetBox and AUTO_CREATE_USER is false');
         return { kind: 'not-allowed' };
       }
       if (error instanceof NetboxUnavailable) {

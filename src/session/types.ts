@@ -1,3 +1,4 @@
+import type { PendingChallenge } from '../aaa/types.js';
 import type { NetboxCookieJar } from '../netbox/types.js';
 
 /** Who is signed in, as the gateway remembers it between requests. */
@@ -19,8 +20,17 @@ export interface SignedInUser {
   netboxReloginAt?: number;
 }
 
+/** Between the two steps of a challenged sign-in. */
+export interface ChallengeInProgress {
+  readonly username: string;
+  readonly next: string;
+  readonly challenge: PendingChallenge;
+  readonly issuedAt: number;
+}
+
 declare module 'express-session' {
   interface SessionData {
+    challenge?: ChallengeInProgress;
     user?: SignedInUser;
     /** Synchronizer token for the gateway's own forms. */
     csrfToken?: string;

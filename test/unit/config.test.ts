@@ -42,11 +42,18 @@ describe('loadConfig', () => {
     expect(config.provisioning.privLvlGroupTemplate).toBe('tacacs-priv-{n}');
     if (config.aaa.method !== 'radius') throw new Error('expected RADIUS by default');
     expect(config.aaa.radius).toMatchObject({ timeoutMs: 3000, retries: 2, nasIdentifier: 'netbox-aaa-gateway' });
+    const udp = { transport: 'udp', requireMessageAuthenticator: 'auto' };
     expect(config.aaa.radius.servers).toEqual([
-      { host: 'radius1.example.net', port: 1812 },
-      { host: '2001:db8::5', port: 11812 },
-      { host: '10.0.0.7', port: 1645 },
+      { host: 'radius1.example.net', port: 1812, ...udp },
+      { host: '2001:db8::5', port: 11812, ...udp },
+      { host: '10.0.0.7', port: 1645, ...udp },
     ]);
+    expect(config.aaa).toMatchObject({ deadTimeMs: 60_000, probeIntervalMs: 10_000 });
+    expect(config.aaa.radius).toMatchObject({ probe: false, challengeTimeoutMs: 60_000, nasIpAddress: undefined, sourceAddress: undefined });
+    expect(config.aaa.radius.accounting).toEqual({
+      enabled: false,
+      servers: config.aaa.radius.servers.map((server) => ({ ...server, port: 1813 })),
+    });
   });
 
   it('reports every problem at once, naming the variable', () => {
@@ -143,6 +150,34 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...tacacs, TACACS_SERVERS: 'tls://192.0.2.49', TACACS_TLS_CA_FILE: '/nonexistent/ca.pem', TACACS_TLS_CERT_FILE: '/etc/hostname' }).join('\n')).toMatch(
       /TACACS_TLS_CA_FILE: cannot read \/nonexistent\/ca.pem[\s\S]*TACACS_TLS_CERT_FILE: and TACACS_TLS_KEY_FILE go together/,
     );
+  });
+
+  it('reads RadSec servers, per-server Message-Authenticator policies and the RADIUS extras', () => {
+    const config = radiusOf(
+      loadConfig({
+        ...valid,
+        RADIUS_SERVERS: 'radsec://radius1.example.net,10.0.0.7',
+        RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR: 'true,false',
+        RADIUS_NAS_IP_ADDRESS: '192.0.2.10',
+        RADIUS_SOURCE_ADDRESS: '::1',
+        RADIUS_ACCOUNTING: 'true',
+        RADIUS_ACCOUNTING_SERVERS: '10.0.0.8',
+        RADIUS_CHALLENGE_TIMEOUT: '90s',
+      }),
+    );
+    expect(config.servers).toEqual([
+      { host: 'radius1.example.net', port: 2083, transport: 'radsec', requireMessageAuthenticator: 'yes' },
+      { host: '10.0.0.7', port: 1812, transport: 'udp', requireMessageAuthenticator: 'no' },
+    ]);
+    expect(config).toMatchObject({ nasIpAddress: '192.0.2.10', sourceAddress: '::1', challengeTimeoutMs: 90_000 });
+    expect(config.accounting).toEqual({ enabled: true, servers: [{ host: '10.0.0.8', port: 1813, transport: 'udp', requireMessageAuthenticator: 'no' }] });
+    const { RADIUS_SECRET: _k, ...withoutSecret } = valid;
+    expect(radiusOf(loadConfig({ ...withoutSecret, RADIUS_SERVERS: 'radsec://[::1]' })).servers[0]).toMatchObject({ host: '::1', port: 2083 });
+    const problems = problemsOf({ ...valid, RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR: 'true,maybe,auto,no', RADIUS_NAS_IP_ADDRESS: '2001:db8::1', AAA_DEAD_TIME: 'forever' });
+    expect(problems.join('\n')).toContain('RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR: must be true, false or auto (one value, or one per server), got "maybe"');
+    expect(problems.join('\n')).toContain('RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR: has 4 values for 3 servers');
+    expect(problems.join('\n')).toContain('RADIUS_NAS_IP_ADDRESS: must be an IPv4 address');
+    expect(problems.join('\n')).toContain('AAA_DEAD_TIME');
   });
 
   it('checks the priv-lvl group template', () => {

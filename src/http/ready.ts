@@ -1,0 +1,62 @@
+import type { Request, Response } from 'express';
+import type { ServerStatus } from '../aaa/types.js';
+
+export interface ReadinessDeps {
+  readonly aaaMethod: string;
+  readonly aaaServers: () => readonly ServerStatus[];
+  /** Resolves with NetBox's version, throws when NetBox does not answer. */
+  readonly netboxVersion: () => Promise<string>;
+  /** A load balancer may ask every second; NetBox is asked at most this often. */
+  readonly netboxCheckIntervalMs: number;
+}
+
+interface NetboxCheck {
+  readonly at: number;
+  readonly ok: boolean;
+  readonly version?: string;
+  readonly error?: string;
+}
+
+/**
+ * `/-/ready`: whether this gateway can sign anybody in right now. 200 when at least one AAA server is not
+ * held down as dead and NetBox answers; 503 otherwise. Names and states only: no secrets, no user data.
+ */
+export function readinessHandler(deps: ReadinessDeps): (req: Request, res: Response) => Promise<void> {
+  let last: NetboxCheck | undefined;
+  let inFlight: Promise<NetboxCheck> | undefined;
+
+  const checkNetbox = async (): Promise<NetboxCheck> => {
+    if (last && Date.now() - last.at < deps.netboxCheckIntervalMs) return last;
+    inFlight ??= deps
+      .netboxVersion()
+      .then(
+        (version): NetboxCheck => ({ at: Date.now(), ok: true, version }),
+        (error: unknown): NetboxCheck => ({ at: Date.now(), ok: false, error: error instanceof Error ? error.message : String(error) }),
+      )
+      .finally(() => {
+        inFlight = undefined;
+      });
+    last = await inFlight;
+    return last;
+  };
+
+  return async (_req, res) => {
+    const servers = deps.aaaServers();
+    const netbox = await checkNetbox();
+    const aaaUsable = servers.some((server) => server.state !== 'dead');
+    res.status(aaaUsable && netbox.ok ? 200 : 503).json({
+      status: aaaUsable && netbox.ok ? 'ready' : 'not-ready',
+      aaa: {
+        method: deps.aaaMethod,
+        usable: aaaUsable,
+        servers: servers.map((server) => ({
+          name: server.name,
+          state: server.state,
+          ...(server.deadUntil === undefined ? {} : { deadUntil: new Date(server.deadUntil).toISOString() }),
+          ...(server.lastError === undefined ? {} : { lastError: server.lastError }),
+        })),
+      },
+      netbox: { ok: netbox.ok, ...(netbox.version ? { version: netbox.version } : {}), ...(netbox.error ? { error: netbox.error } : {}) },
+    });
+  };
+}
