@@ -7,6 +7,7 @@ import {
   ServerTrouble,
   type AaaServer,
   type AuthRequest,
+  type PendingChallenge,
   type ServerVerdict,
 } from '../../src/aaa/types.js';
 import type { Logger } from '../../src/log.js';
@@ -20,7 +21,7 @@ class FakeServer implements AaaServer {
   readonly calls: Array<{ request: AuthRequest; abortedAtStart: boolean }> = [];
   constructor(
     readonly name: string,
-    private readonly behaviour: Behaviour,
+    public behaviour: Behaviour,
   ) {}
   verify(req: AuthRequest, signal: AbortSignal): Promise<ServerVerdict> {
     this.calls.push({ request: req, abortedAtStart: signal.aborted });
@@ -163,5 +164,69 @@ describe('FailoverAuthenticator', () => {
   it('refuses an empty server list and a non-positive deadline', () => {
     expect(() => chain([])).toThrow(RangeError);
     expect(() => chain([new FakeServer('a', reject())], 0)).toThrow(RangeError);
+  });
+});
+
+describe('challenges', () => {
+  const challenge: PendingChallenge = { server: 'b', prompt: 'Enter your one-time code', state: 'c3RhdGU=' };
+  const answer = { ...request, password: '123456', challenge };
+  const challenging: Behaviour = async () => ({ kind: 'challenge', prompt: challenge.prompt, state: challenge.state });
+  const later =
+    (ms: number, behaviour: Behaviour): Behaviour =>
+    async (signal) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return behaviour(signal);
+    };
+
+  it('turns a challenge verdict into a challenge naming the server, and asks no other server', async () => {
+    const a = new FakeServer('a', trouble('refused'));
+    const b = new FakeServer('b', challenging);
+    const c = new FakeServer('c', accept('c'));
+    expect(await chain([a, b, c]).authenticate(request)).toEqual({ kind: 'challenge', server: 'b', challenge });
+    expect(c.calls).toEqual([]);
+  });
+
+  it('sends the answer to the server that issued the challenge only, dead or not', async () => {
+    const a = new FakeServer('a', accept('a'));
+    const b = new FakeServer('b', trouble('timeout'));
+    const auth = new FailoverAuthenticator([a, b], { deadlineMs: 500, deadTimeMs: 60_000, logger: recorder() });
+    await auth.respond(answer);
+    expect(auth.servers()[1]?.state).toBe('dead');
+    b.behaviour = accept('b');
+    const outcome = await auth.respond(answer);
+    expect(outcome).toMatchObject({ kind: 'accept', server: 'b' });
+    expect(a.calls).toEqual([]);
+    expect(b.calls.map((call) => call.request)).toEqual([answer, answer]);
+    expect(auth.servers()[1]?.state).toBe('up');
+  });
+
+  it('reports trouble at that server as unavailable instead of asking another', async () => {
+    const a = new FakeServer('a', accept('a'));
+    const b = new FakeServer('b', trouble('refused'));
+    const outcome = await chain([a, b]).respond(answer);
+    expect(outcome.kind === 'unavailable' && outcome.failures.map((f) => [f.server, f.error.reason])).toEqual([['b', 'refused']]);
+    expect(a.calls).toEqual([]);
+  });
+
+  it('passes on a second challenge', async () => {
+    expect(await chain([new FakeServer('b', challenging)]).respond(answer)).toEqual({ kind: 'challenge', server: 'b', challenge });
+  });
+
+  it('gives the answer its own deadline', async () => {
+    const b = new FakeServer('b', later(150, accept('b')));
+    const auth = new FailoverAuthenticator([b], { deadlineMs: 50, respondDeadlineMs: 500, logger: recorder() });
+    expect((await auth.authenticate(request)).kind).toBe('unavailable');
+    expect((await auth.respond(answer)).kind).toBe('accept');
+    const started = performance.now();
+    const cut = await new FailoverAuthenticator([new FakeServer('b', stuck)], { deadlineMs: 1_000, respondDeadlineMs: 80, logger: recorder() }).respond(answer);
+    expect(performance.now() - started).toBeLessThan(400);
+    expect(cut.kind === 'unavailable' && cut.failures[0]?.error.reason).toBe('deadline');
+  });
+
+  it('cannot answer a challenge from a server no longer configured', async () => {
+    const a = new FakeServer('a', accept('a'));
+    const outcome = await chain([a]).respond({ ...answer, challenge: { ...challenge, server: 'gone:1812' } });
+    expect(outcome.kind === 'unavailable' && outcome.failures.map((f) => f.server)).toEqual(['gone:1812']);
+    expect(a.calls).toEqual([]);
   });
 });
