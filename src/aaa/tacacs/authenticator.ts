@@ -1,14 +1,22 @@
-import type { TacacsConfig } from '../../config/types.js';
+import type { AaaConfig, TacacsConfig } from '../../config/types.js';
 import type { Logger } from '../../log.js';
 import { FailoverAuthenticator } from '../failover.js';
-import { serverName, type Accounting, type Authenticator } from '../types.js';
+import { serverName, type Accounting } from '../types.js';
 import { TacacsAccounting } from './accounting.js';
 import { TacacsClient } from './client.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import type { Endpoint } from './transport.js';
 
-/** The TACACS+ front door: one client per configured server, asked in order by the failover chain. */
-export function createTacacsAuthenticator(config: TacacsConfig, loginDeadlineMs: number, logger: Logger): Authenticator {
+/**
+ * The TACACS+ front door: one client per configured server, asked in order by the failover chain. Without
+ * `health` no server is ever held down (the chain as it was before dead-server handling).
+ */
+export function createTacacsAuthenticator(
+  config: TacacsConfig,
+  loginDeadlineMs: number,
+  logger: Logger,
+  health?: Pick<AaaConfig, 'deadTimeMs' | 'probeIntervalMs'>,
+): FailoverAuthenticator {
   const servers = endpoints(config).map(
     (endpoint) =>
       new TacacsClient({
@@ -21,7 +29,11 @@ export function createTacacsAuthenticator(config: TacacsConfig, loginDeadlineMs:
         logger,
       }),
   );
-  return new FailoverAuthenticator(servers, { deadlineMs: loginDeadlineMs, logger });
+  return new FailoverAuthenticator(servers, {
+    deadlineMs: loginDeadlineMs,
+    ...(health === undefined ? {} : { deadTimeMs: health.deadTimeMs, ...(config.probe ? { probeIntervalMs: health.probeIntervalMs } : {}) }),
+    logger,
+  });
 }
 
 /** START/STOP records to the same servers; a no-op when accounting is off, so callers need not check. */

@@ -29,7 +29,7 @@ import {
   type AuthenReply,
 } from './codec.js';
 import { withSession, type SessionReply, type TacacsSession } from './session.js';
-import type { Endpoint, StepOptions } from './transport.js';
+import { TacacsConnection, type Endpoint, type StepOptions } from './transport.js';
 
 export interface TacacsClientOptions {
   readonly endpoint: Endpoint;
@@ -93,6 +93,15 @@ export class TacacsClient implements AaaServer {
     return withSession(this.#options.endpoint, { type: PacketType.Authorization, version: Version.Default }, step, (session) =>
       this.#authorize(session, request),
     );
+  }
+
+  /**
+   * A connect (over TLS, the whole handshake with the server certificate checked) closed at once, without a
+   * session: TACACS+ has no no-op request, and every session would be logged by the server as a failed login.
+   */
+  async probe(signal: AbortSignal): Promise<void> {
+    const connection = await TacacsConnection.open(this.#options.endpoint, { timeoutMs: this.#options.timeoutMs, signal, logger: this.#log });
+    connection.close();
   }
 
   /** Refuses, before any server is asked, input TACACS+ cannot carry: no later server could carry it either. */
