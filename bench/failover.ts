@@ -51,10 +51,10 @@ const radius: Protocol = {
     await once(socket, 'listening');
     const closed = socket.address().port;
     await new Promise<void>((resolve) => socket.close(() => resolve()));
-    return { up: up.port, blackHole: hole.port, closed, stop: async () => {
-        await Promise.all([up.close(), hole.close()]);
-      },
+    const stop = async (): Promise<void> => {
+      await Promise.all([up.close(), hole.close()]);
     };
+    return { up: up.port, blackHole: hole.port, closed, stop };
   },
   authenticator(ports) {
     const config: RadiusConfig = {
@@ -84,10 +84,10 @@ const tacacs: Protocol = {
     await once(listener, 'listening');
     const closed = (listener.address() as { port: number }).port;
     await new Promise<void>((resolve) => listener.close(() => resolve()));
-    return { up: up.port, blackHole: hole.port, closed, stop: async () => {
-        await Promise.all([up.close(), hole.close()]);
-      },
+    const stop = async (): Promise<void> => {
+      await Promise.all([up.close(), hole.close()]);
     };
+    return { up: up.port, blackHole: hole.port, closed, stop };
   },
   authenticator(ports) {
     const config: TacacsConfig = {
