@@ -71,7 +71,7 @@ export class ServerHealth {
       // Every remaining server is dead: rather than fail outright, try the one that has had longest to recover.
       const first = remaining.reduce((a, b) => (b.deadUntil < a.deadUntil ? b : a));
       if (first.trial === undefined) return this.#ask(first, signal);
-      this.#log.debug({ server: first.server.name }, 'every AAA server is dead; waiting for another login’s attempt at the first to recover');
+      this.#log.debug({ server: first.server.name }, 'every AAA server is dead; waiting for the attempt another login is making at the first to recover');
       const trouble = await settledOrAborted(first.trial, signal);
       if (trouble !== undefined) return { kind: 'failed-elsewhere', server: first.server, error: trouble };
       // It answered (so it is live now) or the attempt taught nothing: look again.
@@ -93,10 +93,10 @@ export class ServerHealth {
     }));
   }
 
-  /** Why a server no login turned to was left out, when it was for being dead. */
+  /** Why a server the login never turned to was left out, when that was its hold-down. */
   heldDown(server: AaaServer): ServerTrouble | undefined {
     const h = this.#of(server);
-    if (h.state !== 'dead' || h.lastError === undefined) return undefined;
+    if (h.state !== 'dead' || h.lastError === undefined || h.deadUntil <= Date.now()) return undefined;
     return new ServerTrouble(h.lastError.reason, `${server.name}: skipped, dead until ${new Date(h.deadUntil).toISOString()} (${h.lastError.message})`, {
       cause: h.lastError,
     });
@@ -166,6 +166,8 @@ export class ServerHealth {
   }
 
   /**
+   * Any ServerTrouble counts, the login deadline cutting the server short included: it did not answer in time,
+   * and only skipping it keeps the next logins from spending their whole deadline on it again.
    * `trial`: this attempt was the one allowed at a dead server, so its failure starts a new hold-down. Any other
    * failure of a server already held down (a request sent before it was marked) leaves the hold-down as it is.
    */
