@@ -89,10 +89,7 @@ export function decodePacket(datagram: Uint8Array): RadiusPacket {
   if (datagram.length < HEADER_LENGTH) {
     throw new RadiusDecodeError(`datagram of ${datagram.length} octets is shorter than a RADIUS header`);
   }
-  const length = (datagram[2]! << 8) | datagram[3]!;
-  if (length < HEADER_LENGTH || length > MAX_PACKET_LENGTH) {
-    throw new RadiusDecodeError(`Length field ${length} is outside ${HEADER_LENGTH}..${MAX_PACKET_LENGTH}`);
-  }
+  const length = packetLength(datagram);
   if (length > datagram.length) {
     throw new RadiusDecodeError(`Length field ${length} exceeds the ${datagram.length} octets received`);
   }
@@ -125,6 +122,18 @@ export function decodePacket(datagram: Uint8Array): RadiusPacket {
     offset += attributeLength;
   }
   return { code, identifier: raw[1]!, authenticator: raw.subarray(4, HEADER_LENGTH), attributes, raw };
+}
+
+/**
+ * The Length field of the packet `head` starts with (at least its first 4 octets), checked to be 20..4096. On a
+ * RadSec stream it is the only delimiter between packets (RFC 6614 §2.3), so a bad one ends the connection.
+ */
+export function packetLength(head: Uint8Array): number {
+  const length = (head[2]! << 8) | head[3]!;
+  if (length < HEADER_LENGTH || length > MAX_PACKET_LENGTH) {
+    throw new RadiusDecodeError(`Length field ${length} is outside ${HEADER_LENGTH}..${MAX_PACKET_LENGTH}`);
+  }
+  return length;
 }
 
 function decodeVendorSpecific(value: Buffer): VendorSpecific {
@@ -287,6 +296,56 @@ export function encodeAccessRequest(input: AccessRequestInput): Buffer {
   ]);
   signMessageAuthenticator(packet, input.authenticator, input.secret);
   return packet;
+}
+
+export interface StatusServerInput {
+  readonly identifier: number;
+  /** Fresh random 16 octets, as for an Access-Request. */
+  readonly authenticator: Buffer;
+  readonly secret: string;
+  readonly attributes: readonly RadiusAttribute[];
+}
+
+/** RFC 5997 §3: a Status-Server always carries a Message-Authenticator, here the first attribute. */
+export function encodeStatusServer(input: StatusServerInput): Buffer {
+  const packet = encodePacket(RadiusCode.StatusServer, input.identifier, input.authenticator, [
+    { type: Attr.MessageAuthenticator, value: Buffer.alloc(MESSAGE_AUTHENTICATOR_LENGTH) },
+    ...input.attributes,
+  ]);
+  signMessageAuthenticator(packet, input.authenticator, input.secret);
+  return packet;
+}
+
+export interface AccountingRequestInput {
+  readonly identifier: number;
+  readonly secret: string;
+  readonly attributes: readonly RadiusAttribute[];
+}
+
+/**
+ * An Accounting-Request whose Request Authenticator is MD5(Code+Identifier+Length+16 zero octets+Attributes+
+ * Secret) (RFC 2866 §3): unlike an Access-Request's it is a keyed digest of the whole packet, so the request needs
+ * no Message-Authenticator to be authentic. The reply is checked with `verifyResponse` against the authenticator
+ * found in octets 4..19 of the result.
+ */
+export function encodeAccountingRequest(input: AccountingRequestInput): Buffer {
+  const packet = encodePacket(RadiusCode.AccountingRequest, input.identifier, Buffer.alloc(AUTHENTICATOR_LENGTH), input.attributes);
+  accountingRequestAuthenticator(packet, input.secret).copy(packet, 4);
+  return packet;
+}
+
+function accountingRequestAuthenticator(packet: Buffer, secret: string): Buffer {
+  return createHash('md5')
+    .update(packet.subarray(0, 4))
+    .update(Buffer.alloc(AUTHENTICATOR_LENGTH))
+    .update(packet.subarray(HEADER_LENGTH))
+    .update(secret)
+    .digest();
+}
+
+/** Server side: was this Accounting-Request made by a holder of the secret (RFC 2866 §3)? */
+export function verifyAccountingRequest(request: RadiusPacket, secret: string): boolean {
+  return timingSafeEqual(accountingRequestAuthenticator(request.raw, secret), request.authenticator);
 }
 
 export interface ResponseInput {

@@ -38,6 +38,12 @@ export const Attr = {
   VendorSpecific: 26,
   CallingStationId: 31,
   NasIdentifier: 32,
+  AcctStatusType: 40,
+  AcctSessionId: 44,
+  AcctAuthentic: 45,
+  AcctSessionTime: 46,
+  AcctTerminateCause: 49,
+  EventTimestamp: 55,
   MessageAuthenticator: 80,
 } as const;
 
@@ -53,12 +59,38 @@ const STANDARD: readonly AttributeDefinition[] = [
   { type: Attr.VendorSpecific, name: 'Vendor-Specific', kind: 'vendor-specific' },
   { type: Attr.CallingStationId, name: 'Calling-Station-Id', kind: 'text' },
   { type: Attr.NasIdentifier, name: 'NAS-Identifier', kind: 'text' },
+  { type: Attr.AcctStatusType, name: 'Acct-Status-Type', kind: 'integer' },
+  { type: Attr.AcctSessionId, name: 'Acct-Session-Id', kind: 'text' },
+  { type: Attr.AcctAuthentic, name: 'Acct-Authentic', kind: 'integer' },
+  { type: Attr.AcctSessionTime, name: 'Acct-Session-Time', kind: 'integer' },
+  { type: Attr.AcctTerminateCause, name: 'Acct-Terminate-Cause', kind: 'integer' },
+  // RFC 2869 §5.3 "time": seconds since the Unix epoch.
+  { type: Attr.EventTimestamp, name: 'Event-Timestamp', kind: 'integer' },
   { type: Attr.MessageAuthenticator, name: 'Message-Authenticator', kind: 'message-authenticator' },
 ];
 
 /** RFC 2865 §5.6 values the gateway sends. */
 export const ServiceType = {
   Login: 1,
+} as const;
+
+/** RFC 2866 §5.1. */
+export const AcctStatusType = {
+  Start: 1,
+  Stop: 2,
+} as const;
+
+/** RFC 2866 §5.6: the user was authenticated by RADIUS. */
+export const AcctAuthentic = {
+  Radius: 1,
+} as const;
+
+/** RFC 2866 §5.10, the values the gateway's session ends map to. */
+export const AcctTerminateCause = {
+  UserRequest: 1,
+  IdleTimeout: 4,
+  SessionTimeout: 5,
+  AdminReset: 6,
 } as const;
 
 export interface VendorAttributeDefinition {
