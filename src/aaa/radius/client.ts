@@ -1,52 +1,51 @@
 /**
- * A RADIUS client for one server (RFC 2865 over UDP). One connected UDP socket per login attempt:
- * - the kernel then delivers only datagrams from the server's address and port, and reports an ICMP port
- *   unreachable as ECONNREFUSED, so a server that is down fails in milliseconds instead of a timeout;
- * - the Identifier space is private to the attempt, so any random Identifier is free.
- * Status-Server, accounting and RadSec are later additions; they would reuse `#exchange` with another packet.
+ * A RADIUS client for one server (RFC 2865 over UDP, or RadSec): PAP Access-Requests with a Message-Authenticator,
+ * the Access-Challenge round trip (State), Status-Server probes (RFC 5997), and the per-server BlastRADIUS policy
+ * for replies that carry no Message-Authenticator. How packets travel is transport.ts's business.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 
-import type { HostPort } from '../../config/types.js';
+import type { RadiusServer, RequireMessageAuthenticator } from '../../config/types.js';
 import type { Logger } from '../../log.js';
 import { AttributeBag } from '../attributes.js';
-import { ServerTrouble, serverName, type AaaServer, type AuthRequest, type ServerVerdict } from '../types.js';
+import type { TlsMaterial } from '../tls.js';
+import { ServerTrouble, type AaaServer, type AuthRequest, type ServerVerdict } from '../types.js';
 import {
   AUTHENTICATOR_LENGTH,
   RadiusCode,
-  RadiusDecodeError,
-  decodePacket,
+  RadiusEncodeError,
   describeAttributes,
   encodeAccessRequest,
   encodeAttribute,
+  encodeStatusServer,
   verifyResponse,
   type RadiusAttribute,
   type RadiusPacket,
 } from './codec.js';
-import { ServiceType } from './dictionary.js';
+import { Attr, ServiceType } from './dictionary.js';
+import { RadiusTransport, type Check } from './transport.js';
 
 export interface RadiusClientOptions {
-  readonly server: HostPort;
+  readonly server: RadiusServer;
+  /** The shared secret for UDP; a RadSec server always uses "radsec". */
   readonly secret: string;
+  /** Certificates; required when the server is RadSec. */
+  readonly tls?: TlsMaterial;
+  /** Local address requests are sent from. */
+  readonly sourceAddress?: string;
   /** Wait for a reply this long after each (re)transmission. */
   readonly timeoutMs: number;
   /** Transmissions per login attempt, the first included (1 = no retransmission). */
   readonly retries: number;
+  /** Replaces `timeoutMs` when answering a challenge: the user's answer may itself start a slow push approval. */
+  readonly challengeTimeoutMs: number;
   readonly nasIdentifier: string;
-  /**
-   * Discard replies that carry no Message-Authenticator (BlastRADIUS hardening). Off by default because
-   * servers without the 2024 fixes, such as Debian 12's FreeRADIUS 3.2.1, do not sign their replies.
-   */
-  readonly requireMessageAuthenticator?: boolean;
+  readonly nasIpAddress?: string;
   readonly logger: Logger;
 }
 
-/** What the user sees when the server wants a second step; Access-Challenge support is a later addition. */
-export const CHALLENGE_NOT_SUPPORTED =
-  'The RADIUS server asked for an additional step (Access-Challenge, e.g. a one-time code), which this gateway does not support yet';
+/** Shown when an Access-Challenge has no Reply-Message: the user still needs some question to answer. */
+export const DEFAULT_CHALLENGE_PROMPT = 'The RADIUS server asks for a further response (for example a one-time code)';
 
 /** The reply codes that answer an Access-Request (RFC 2865 §4). */
 type AnswerCode = typeof RadiusCode.AccessAccept | typeof RadiusCode.AccessReject | typeof RadiusCode.AccessChallenge;
@@ -56,32 +55,45 @@ interface Answer {
   readonly reply: RadiusPacket;
 }
 
-interface Target {
-  readonly address: string;
-  readonly family: 4 | 6;
-  readonly port: number;
+/** NAS-Identifier and, when configured, NAS-IP-Address: how the server recognises the gateway (RFC 2865 §5.4, §5.32). */
+export function nasAttributes(nasIdentifier: string, nasIpAddress: string | undefined): RadiusAttribute[] {
+  return [
+    encodeAttribute('NAS-Identifier', nasIdentifier),
+    ...(nasIpAddress === undefined ? [] : [encodeAttribute('NAS-IP-Address', nasIpAddress)]),
+  ];
 }
 
 export class RadiusClient implements AaaServer {
   readonly name: string;
   readonly #options: RadiusClientOptions;
+  readonly #transport: RadiusTransport;
   readonly #log: Logger;
   /** Encoded once, so a NAS-Identifier RADIUS cannot carry fails at start-up rather than at the first login. */
-  readonly #fixedAttributes: readonly RadiusAttribute[];
+  readonly #nasAttributes: readonly RadiusAttribute[];
+  readonly #requireSigned: RequireMessageAuthenticator;
+  /**
+   * `auto` policy state: this server has sent a signed answer, so it can sign, and an unsigned one claiming to be
+   * from it is more likely forged than genuine. Kept for the life of the client, i.e. of the gateway process.
+   */
+  #signsReplies = false;
+  #warnedUnsigned = false;
 
   constructor(options: RadiusClientOptions) {
     if (!Number.isInteger(options.retries) || options.retries < 1) throw new RangeError('retries must be an integer >= 1');
     if (!(options.timeoutMs > 0)) throw new RangeError('timeoutMs must be positive');
+    if (!(options.challengeTimeoutMs > 0)) throw new RangeError('challengeTimeoutMs must be positive');
     this.#options = options;
-    this.name = serverName(options.server);
+    this.#transport = new RadiusTransport({
+      server: options.server,
+      secret: options.secret,
+      sourceAddress: options.sourceAddress,
+      tls: options.tls,
+      logger: options.logger,
+    });
+    this.name = this.#transport.name;
     this.#log = options.logger.child({ server: this.name });
-    this.#fixedAttributes = [
-      encodeAttribute('NAS-Identifier', options.nasIdentifier),
-      // Login-User: an interactive login to a management application, not network access (Framed-User).
-      // Server policies use it to tell administrative logins from VPN/802.1X ones, and it asks for no
-      // privilege: Administrative-User and NAS-Prompt-User are what a server sends back to grant one.
-      encodeAttribute('Service-Type', String(ServiceType.Login)),
-    ];
+    this.#nasAttributes = nasAttributes(options.nasIdentifier, options.nasIpAddress);
+    this.#requireSigned = options.server.requireMessageAuthenticator;
   }
 
   async verify(request: AuthRequest, signal: AbortSignal): Promise<ServerVerdict> {
@@ -91,16 +103,118 @@ export class RadiusClient implements AaaServer {
     const packet = encodeAccessRequest({
       identifier,
       authenticator,
-      secret: this.#options.secret,
+      secret: this.#transport.secret,
       username: request.username,
       password: request.password,
       attributes: [
-        ...this.#fixedAttributes,
+        ...this.#nasAttributes,
+        // Login-User: an interactive login to a management application, not network access (Framed-User).
+        // Server policies use it to tell administrative logins from VPN/802.1X ones, and it asks for no
+        // privilege: Administrative-User and NAS-Prompt-User are what a server sends back to grant one.
+        encodeAttribute('Service-Type', String(ServiceType.Login)),
         ...(request.clientAddress ? [encodeAttribute('Calling-Station-Id', request.clientAddress)] : []),
+        // RFC 2865 §5.24: the State of the Access-Challenge goes back unmodified with the answer.
+        ...(request.challenge ? [{ type: Attr.State, value: decodeState(request.challenge.state) }] : []),
       ],
     });
-    const answer = await this.#exchange(packet, identifier, authenticator, signal);
+    const answer = await this.#transport.exchange(packet, {
+      timeoutMs: request.challenge ? this.#options.challengeTimeoutMs : this.#options.timeoutMs,
+      tries: this.#options.retries,
+      signal,
+      what: 'Access-Request',
+      check: (reply) => this.#checkAnswer(reply, authenticator),
+    });
     return this.#verdict(answer, request.username);
+  }
+
+  /**
+   * RFC 5997 Status-Server: resolves when the server answers with an authentic Access-Accept, unsigned ones judged
+   * by the same BlastRADIUS policy as login answers. Sent once: a Status-Server is never retransmitted (RFC 5997
+   * §6), the next probe is a new packet.
+   */
+  async probe(signal: AbortSignal): Promise<void> {
+    const authenticator = randomBytes(AUTHENTICATOR_LENGTH);
+    const packet = encodeStatusServer({
+      identifier: randomInt(256),
+      authenticator,
+      secret: this.#transport.secret,
+      attributes: this.#nasAttributes,
+    });
+    await this.#transport.exchange(packet, {
+      timeoutMs: this.#options.timeoutMs,
+      tries: 1,
+      signal,
+      what: 'Status-Server',
+      check: (reply) => this.#checkStatusReply(reply, authenticator),
+    });
+    this.#log.debug({}, 'RADIUS server answered Status-Server');
+  }
+
+  #checkAnswer(reply: RadiusPacket, authenticator: Buffer): Check<Answer> {
+    const check = verifyResponse(reply, authenticator, this.#transport.secret);
+    if (!check.ok) return { ok: false, problem: `${check.problem} does not verify (wrong shared secret?)` };
+    const code = reply.code;
+    if (code !== RadiusCode.AccessAccept && code !== RadiusCode.AccessReject && code !== RadiusCode.AccessChallenge) {
+      return { ok: false, problem: `code ${code} is no answer to an Access-Request` };
+    }
+    const problem = this.#blastRadiusPolicy(check.messageAuthenticator, 'learn');
+    return problem === undefined ? { ok: true, value: { code, reply } } : { ok: false, problem };
+  }
+
+  #checkStatusReply(reply: RadiusPacket, authenticator: Buffer): Check<void> {
+    const check = verifyResponse(reply, authenticator, this.#transport.secret);
+    if (!check.ok) return { ok: false, problem: `${check.problem} does not verify (wrong shared secret?)` };
+    if (reply.code !== RadiusCode.AccessAccept) return { ok: false, problem: `code ${reply.code} does not answer a Status-Server` };
+    // Not a lesson for `auto`: FreeRADIUS 3.2.1 signs neither kind of answer, but a server that signed only its
+    // Status-Server answers would otherwise get all its unsigned login answers discarded.
+    const problem = this.#blastRadiusPolicy(check.messageAuthenticator, 'do-not-learn');
+    return problem === undefined ? { ok: true, value: undefined } : { ok: false, problem };
+  }
+
+  /**
+   * BlastRADIUS (CVE-2024-3596): a man in the middle can turn an Access-Reject into an Access-Accept by an MD5
+   * collision on the Response Authenticator, unless the reply carries a Message-Authenticator (HMAC-MD5, which
+   * the collision does not survive). Returns why an authentic-looking reply is discarded, or undefined.
+   */
+  #blastRadiusPolicy(messageAuthenticator: 'valid' | 'absent', learning: 'learn' | 'do-not-learn'): string | undefined {
+    // Over RadSec, TLS authenticates the server and protects every octet: there is nothing to forge.
+    if (this.#transport.kind === 'radsec') return undefined;
+    if (messageAuthenticator === 'valid') {
+      if (learning === 'do-not-learn') return undefined;
+      if (!this.#signsReplies && this.#requireSigned === 'auto') {
+        this.#log.info({}, 'RADIUS server signs its replies; unsigned replies claiming to come from it are discarded from now on');
+      }
+      this.#signsReplies = true;
+      return undefined;
+    }
+    switch (this.#requireSigned) {
+      case 'no':
+        this.#warnUnsigned('accepted');
+        return undefined;
+      case 'yes':
+        this.#warnUnsigned('discarded');
+        return 'discarded an unsigned reply (no Message-Authenticator) because RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR=true for this server';
+      case 'auto':
+        if (this.#signsReplies) {
+          return 'discarded an unsigned reply from a server that signs its replies (RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR=auto): possibly forged (BlastRADIUS, CVE-2024-3596)';
+        }
+        this.#warnUnsigned('accepted');
+        return undefined;
+    }
+  }
+
+  /** Once per server: the condition is the server's configuration, not something one login can change. */
+  #warnUnsigned(handling: 'accepted' | 'discarded'): void {
+    if (this.#warnedUnsigned) return;
+    this.#warnedUnsigned = true;
+    this.#log.warn(
+      { policy: this.#requireSigned, unsignedReplies: handling },
+      'RADIUS server does not sign its replies (no Message-Authenticator): a man in the middle can forge an Access-Accept ' +
+        '(BlastRADIUS, CVE-2024-3596). Upgrade the server so it signs every reply (FreeRADIUS 3.2.5 or later, with ' +
+        'require_message_authenticator = yes and limit_proxy_state = yes for this client; Cisco ISE or Microsoft NPS with ' +
+        'their July 2024 fixes and the Message-Authenticator requirement on) and set RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR=true, ' +
+        'or reach it over RadSec (radsec://)',
+    );
   }
 
   #verdict({ code, reply }: Answer, username: string): ServerVerdict {
@@ -117,119 +231,32 @@ export class RadiusClient implements AaaServer {
         this.#log.debug({ user: username }, 'RADIUS Access-Reject');
         return message === undefined ? { kind: 'reject' } : { kind: 'reject', message };
       }
-      case RadiusCode.AccessChallenge:
-        // Treated as a reject: the server has not said yes, and asking another server instead would bypass
-        // the second factor it wants.
-        this.#log.warn({ user: username, replyMessage: replyMessage(described) }, 'RADIUS Access-Challenge is not supported; login refused');
-        return { kind: 'reject', message: CHALLENGE_NOT_SUPPORTED };
-    }
-  }
-
-  /**
-   * Sends `packet` up to `retries` times (the same octets each time, RFC 5080 §2.2.1) and resolves with the
-   * first reply that passes every check. Everything else is logged and ignored, as if never received.
-   */
-  #exchange(packet: Buffer, identifier: number, authenticator: Buffer, signal: AbortSignal): Promise<Answer> {
-    const { timeoutMs, retries } = this.#options;
-    return new Promise<Answer>((resolve, reject) => {
-      let socket: Socket | undefined;
-      let timer: NodeJS.Timeout | undefined;
-      let transmissions = 0;
-      let badReplies = 0;
-      let settled = false;
-
-      const finish = (settle: () => void): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        socket?.close();
-        settle();
-      };
-      const fail = (error: ServerTrouble): void => finish(() => reject(error));
-      const onAbort = (): void =>
-        fail(new ServerTrouble('deadline', `${this.name}: login deadline reached after ${transmissions} transmission(s)`, { cause: signal.reason }));
-
-      const transmit = (target: Target): void => {
-        transmissions++;
-        this.#log.debug({ identifier, transmission: transmissions, of: retries }, 'RADIUS Access-Request sent');
-        socket?.send(packet, (error) => {
-          if (error) fail(socketTrouble(this.name, error));
-        });
-        timer = setTimeout(() => {
-          if (transmissions < retries) transmit(target);
-          else if (badReplies > 0) {
-            fail(new ServerTrouble('bad-reply', `${this.name}: no valid reply in ${retries} × ${timeoutMs} ms, ${badReplies} ignored (wrong shared secret?)`));
-          } else fail(new ServerTrouble('timeout', `${this.name}: no reply in ${retries} × ${timeoutMs} ms`));
-        }, timeoutMs);
-      };
-
-      const onMessage = (datagram: Buffer, from: RemoteInfo, target: Target): void => {
-        const result = this.#check(datagram, from, target, identifier, authenticator);
-        if (typeof result === 'string') {
-          badReplies++;
-          this.#log.warn({ identifier, from: `${from.address}:${from.port}`, problem: result }, 'RADIUS reply ignored');
-          return;
+      case RadiusCode.AccessChallenge: {
+        const states = reply.attributes.filter((a) => a.type === Attr.State);
+        // Without exactly one State the answer could not be tied to this challenge on the server; asking
+        // another server instead would bypass the second factor, so this is trouble, not a verdict.
+        if (states.length !== 1 || states[0]!.value.length === 0) {
+          throw new ServerTrouble('bad-reply', `${this.name}: Access-Challenge with ${states.length} State attribute(s) instead of one`);
         }
-        finish(() => resolve(result));
-      };
-
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      resolveTarget(this.#options.server).then(
-        (target) => {
-          if (settled) return;
-          const udp = createSocket({ type: target.family === 6 ? 'udp6' : 'udp4' });
-          socket = udp;
-          udp.on('error', (error) => fail(socketTrouble(this.name, error)));
-          udp.on('message', (datagram, from) => onMessage(datagram, from, target));
-          udp.connect(target.port, target.address, () => transmit(target));
-        },
-        (error: unknown) => fail(new ServerTrouble('network', `${this.name}: cannot resolve ${this.#options.server.host}`, { cause: error })),
-      );
-    });
+        const prompt = replyMessage(described) ?? DEFAULT_CHALLENGE_PROMPT;
+        this.#log.debug({ user: username }, 'RADIUS Access-Challenge');
+        return { kind: 'challenge', prompt, state: states[0]!.value.toString('base64') };
+      }
+    }
   }
+}
 
-  /** A reply we can act on, or why this datagram is ignored. */
-  #check(datagram: Buffer, from: RemoteInfo, target: Target, identifier: number, authenticator: Buffer): string | Answer {
-    // The connected socket already filters by source; this stays true should the socket ever be shared.
-    if (from.address !== target.address || from.port !== target.port) return 'unexpected source address';
-    let reply: RadiusPacket;
-    try {
-      reply = decodePacket(datagram);
-    } catch (error) {
-      if (error instanceof RadiusDecodeError) return `undecodable: ${error.message}`;
-      throw error;
-    }
-    if (reply.identifier !== identifier) return `Identifier ${reply.identifier} does not match ${identifier}`;
-    const check = verifyResponse(reply, authenticator, this.#options.secret);
-    if (!check.ok) return `${check.problem} does not verify (wrong shared secret?)`;
-    if (check.messageAuthenticator === 'absent' && this.#options.requireMessageAuthenticator) {
-      return 'no Message-Authenticator, which this server is configured to require';
-    }
-    const code = reply.code;
-    if (code !== RadiusCode.AccessAccept && code !== RadiusCode.AccessReject && code !== RadiusCode.AccessChallenge) {
-      return `code ${code} is no answer to an Access-Request`;
-    }
-    return { code, reply };
+/** The State octets kept in the gateway session as base64 (they never left the gateway, but are checked anyway). */
+function decodeState(state: string): Buffer {
+  const octets = Buffer.from(state, 'base64');
+  if (octets.length === 0 || octets.length > 253 || octets.toString('base64') !== state) {
+    throw new RadiusEncodeError('the pending challenge State is not 1..253 octets in base64');
   }
+  return octets;
 }
 
 function replyMessage(described: ReadonlyArray<[string, string]>): string | undefined {
   const lines = described.filter(([name]) => name === 'Reply-Message').map(([, value]) => value);
   // RFC 2865 §5.18: several Reply-Messages are shown in order, as one text.
   return lines.length > 0 ? lines.join('\n') : undefined;
-}
-
-async function resolveTarget(server: HostPort): Promise<Target> {
-  const family = isIP(server.host);
-  if (family === 4 || family === 6) return { address: server.host, family, port: server.port };
-  const resolved = await lookup(server.host);
-  return { address: resolved.address, family: resolved.family === 6 ? 6 : 4, port: server.port };
-}
-
-function socketTrouble(name: string, error: Error): ServerTrouble {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ECONNREFUSED') return new ServerTrouble('refused', `${name}: port unreachable (nothing listens there)`, { cause: error });
-  return new ServerTrouble('network', `${name}: ${error.message}`, { cause: error });
 }
