@@ -1,7 +1,9 @@
 /**
  * Runs a real FreeRADIUS 3 (Debian's /usr/sbin/freeradius) in the foreground from a private, generated
- * configuration (templates in test/freeradius/), for interoperability tests. Missing FreeRADIUS is a loud
- * error, never a skipped test: CI installs it, and a silent skip would hide a broken install step.
+ * configuration (templates in test/freeradius/), for interoperability tests: authentication (PAP, and a one-time
+ * code challenge for users that have one), Status-Server, accounting into a detail file, and optionally a RadSec
+ * (TLS) listener. Missing FreeRADIUS is a loud error, never a skipped test: CI installs it, and a silent skip
+ * would hide a broken install step.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
@@ -13,6 +15,8 @@ export const FREERADIUS_BINARY = '/usr/sbin/freeradius';
 
 const TEMPLATES = new URL('../freeradius/', import.meta.url);
 const TEMPLATE_FILES = ['radiusd.conf', 'clients.conf', 'sites/default', 'users'] as const;
+/** Included by radiusd.conf with `$-INCLUDE`, so it exists only when a RadSec listener is asked for. */
+const RADSEC_TEMPLATE = 'sites/radsec';
 const STARTUP_TIMEOUT_MS = 15_000;
 const PORT_ATTEMPTS = 5;
 
@@ -20,22 +24,52 @@ export interface FreeRadiusUser {
   readonly password: string;
   /** Reply items of the Access-Accept, by FreeRADIUS dictionary name; repeated names add values in order. */
   readonly attributes?: ReadonlyArray<readonly [name: string, value: string]>;
+  /**
+   * A one-time code: the right password is answered with an Access-Challenge (Reply-Message
+   * FREERADIUS_OTP_PROMPT and a State), and the accept comes only when this code is sent back with that State.
+   */
+  readonly otp?: string;
+}
+
+/** The Reply-Message of the one-time code challenge (sites/default). */
+export const FREERADIUS_OTP_PROMPT = 'Enter your one-time code';
+
+/** PEM files for the RadSec listener, which requires a client certificate signed by `caFile`. */
+export interface FreeRadiusTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
 }
 
 export interface FreeRadiusOptions {
-  /** Loopback UDP port to listen on; omitted: a random high port, retried on collision. */
+  /**
+   * Loopback UDP port for authentication; accounting listens on the next port and RadSec (TCP) on the one after.
+   * Omitted: a random high port, retried on collision.
+   */
   readonly port?: number;
   readonly secret: string;
   /** Client entry `require_message_authenticator = yes`: requests without a valid one are dropped. */
   readonly requireMessageAuthenticator?: boolean;
   readonly users: Readonly<Record<string, FreeRadiusUser>>;
+  /** Also listen for RadSec (RFC 6614) with these certificates. */
+  readonly tls?: FreeRadiusTls;
 }
+
+/** One record of the accounting detail file: attribute name to value, quotes removed. */
+export type DetailRecord = Readonly<Record<string, string>>;
 
 export interface RunningFreeRadius {
   readonly host: '127.0.0.1';
+  /** Authentication and Status-Server (UDP). */
   readonly port: number;
+  /** Accounting (UDP). */
+  readonly acctPort: number;
+  /** RadSec (TCP), when `tls` was given. */
+  readonly tlsPort: number | undefined;
   /** Everything FreeRADIUS printed so far, for assertions and for failure messages. */
   output(): string;
+  /** The accounting records FreeRADIUS wrote so far, oldest first. */
+  accountingRecords(): Promise<DetailRecord[]>;
   stop(): Promise<void>;
 }
 
@@ -78,8 +112,9 @@ class PortInUse extends Error {
 }
 
 function randomPort(): number {
-  // Above Debian's 18120 (inner-tunnel) and below the usual ephemeral range, where the kernel picks ports.
-  return 20_000 + Math.floor(Math.random() * 12_000);
+  // Above Debian's 18120 (inner-tunnel) and below the usual ephemeral range, where the kernel picks ports,
+  // leaving room for the accounting and RadSec ports that follow.
+  return 20_000 + Math.floor(Math.random() * 11_990);
 }
 
 async function startOnPort(options: FreeRadiusOptions, port: number): Promise<RunningFreeRadius> {
@@ -105,7 +140,41 @@ async function startOnPort(options: FreeRadiusOptions, port: number): Promise<Ru
     await stop();
     throw error;
   }
-  return { host: '127.0.0.1', port, output: () => output, stop };
+  const detailFile = join(dir, 'radacct', 'detail');
+  return {
+    host: '127.0.0.1',
+    port,
+    acctPort: port + 1,
+    tlsPort: options.tls === undefined ? undefined : port + 2,
+    output: () => output,
+    accountingRecords: () => readDetail(detailFile),
+    stop,
+  };
+}
+
+/**
+ * The detail file: records separated by blank lines, each a timestamp line then `\tName = value` lines, text
+ * values in double quotes.
+ */
+async function readDetail(file: string): Promise<DetailRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return text
+    .split(/\n\s*\n/)
+    .filter((block) => block.trim() !== '')
+    .map((block) => {
+      const record: Record<string, string> = {};
+      for (const line of block.split('\n').slice(1)) {
+        const match = /^\s+([\w-]+) = (.*)$/.exec(line);
+        if (match) record[match[1]!] = match[2]!.replace(/^"(.*)"$/, '$1');
+      }
+      return record;
+    });
 }
 
 function waitUntilReady(child: ChildProcess, output: () => string): Promise<void> {
@@ -153,12 +222,19 @@ async function writeConfig(dir: string, options: FreeRadiusOptions, port: number
   const values: Record<string, string> = {
     DIR: dir,
     PORT: String(port),
+    ACCT_PORT: String(port + 1),
+    TLS_PORT: String(port + 2),
     SECRET: quoted(options.secret, 'secret'),
     REQUIRE_MA: options.requireMessageAuthenticator ? 'yes' : 'no',
+    OTP_PROMPT: FREERADIUS_OTP_PROMPT,
     USERS: usersFile(options.users),
+    TLS_CERT: quoted(options.tls?.certFile ?? '', 'certificate file'),
+    TLS_KEY: quoted(options.tls?.keyFile ?? '', 'key file'),
+    TLS_CA: quoted(options.tls?.caFile ?? '', 'CA file'),
   };
-  await Promise.all([mkdir(join(dir, 'log')), mkdir(join(dir, 'run')), mkdir(join(dir, 'sites'))]);
-  for (const file of TEMPLATE_FILES) {
+  await Promise.all(['log', 'run', 'sites', 'radacct'].map((sub) => mkdir(join(dir, sub))));
+  const files = options.tls === undefined ? TEMPLATE_FILES : [...TEMPLATE_FILES, RADSEC_TEMPLATE];
+  for (const file of files) {
     const template = await readFile(new URL(file, TEMPLATES), 'utf8');
     const text = template.replace(/@@([A-Z_]+)@@/g, (_, name: string) => {
       const value = values[name];
@@ -170,8 +246,9 @@ async function writeConfig(dir: string, options: FreeRadiusOptions, port: number
 }
 
 /**
- * Users-file entries: `"name" Cleartext-Password := "…"` then indented, comma-separated reply items. Values
- * are escaped for FreeRADIUS double-quoted strings; names must be dictionary names FreeRADIUS knows.
+ * Users-file entries: `"name" Cleartext-Password := "…"` (and the one-time code as control item Tmp-String-0,
+ * which sites/default looks for) then indented, comma-separated reply items. Values are escaped for FreeRADIUS
+ * double-quoted strings; names must be dictionary names FreeRADIUS knows.
  */
 function usersFile(users: Readonly<Record<string, FreeRadiusUser>>): string {
   return Object.entries(users)
@@ -180,7 +257,8 @@ function usersFile(users: Readonly<Record<string, FreeRadiusUser>>): string {
         if (!/^[A-Za-z][\w-]*$/.test(attribute)) throw new FreeRadiusStartError(`bad attribute name ${JSON.stringify(attribute)}`);
         return `\t${attribute} += "${quoted(value, attribute)}"`;
       });
-      const check = `"${quoted(name, 'user name')}" Cleartext-Password := "${quoted(user.password, 'password')}"`;
+      const otp = user.otp === undefined ? '' : `, Tmp-String-0 := "${quoted(user.otp, 'one-time code')}"`;
+      const check = `"${quoted(name, 'user name')}" Cleartext-Password := "${quoted(user.password, 'password')}"${otp}`;
       return [check, replies.join(',\n')].filter((line) => line !== '').join('\n');
     })
     .join('\n\n');
