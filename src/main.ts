@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { createRadiusAuthenticator } from './aaa/radius/authenticator.js';
+import { createRadiusAccounting, createRadiusAuthenticator } from './aaa/radius/authenticator.js';
 import { createTacacsAccounting, createTacacsAuthenticator } from './aaa/tacacs/authenticator.js';
 import { serverName, type Accounting, type Authenticator } from './aaa/types.js';
 import { ConfigError } from './config/env-reader.js';
@@ -92,7 +92,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   logger.info(
-    { url, netbox: config.netbox.url.origin, aaa: config.aaa.method, servers, accounting: config.aaa.method === 'tacacs' && config.aaa.tacacs.accounting, sessionMode: config.netbox.sessionMode },
+    { url, netbox: config.netbox.url.origin, aaa: config.aaa.method, servers, accounting: accounting !== undefined, sessionMode: config.netbox.sessionMode },
     'gateway listening',
   );
   void checkNetbox(netbox, logger);
@@ -104,6 +104,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await lifecycle.drain();
+      authenticator.close();
       sessions.store.close();
     },
   };
@@ -114,14 +115,14 @@ function createAaa(aaa: AaaConfig, logger: Logger): { authenticator: Authenticat
   if (aaa.method === 'radius') {
     const radiusLogger = logger.child({ module: 'radius' });
     return {
-      authenticator: createRadiusAuthenticator(aaa.radius, aaa.loginDeadlineMs, radiusLogger),
-      accounting: undefined,
+      authenticator: createRadiusAuthenticator(aaa.radius, aaa.loginDeadlineMs, radiusLogger, aaa),
+      accounting: createRadiusAccounting(aaa.radius, radiusLogger),
       servers: aaa.radius.servers.map(serverName),
     };
   }
   const tacacsLogger = logger.child({ module: 'tacacs' });
   return {
-    authenticator: createTacacsAuthenticator(aaa.tacacs, aaa.loginDeadlineMs, tacacsLogger),
+    authenticator: createTacacsAuthenticator(aaa.tacacs, aaa.loginDeadlineMs, tacacsLogger, aaa),
     accounting: createTacacsAccounting(aaa.tacacs, tacacsLogger),
     servers: aaa.tacacs.servers.map((server) => `${server.tls ? 'tls://' : ''}${serverName(server)}`),
   };

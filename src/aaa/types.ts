@@ -47,6 +47,8 @@ export interface Authenticator {
   respond(request: AuthRequest & { readonly challenge: PendingChallenge }): Promise<AuthOutcome>;
   /** Each server's state, for /-/ready. */
   servers(): readonly ServerStatus[];
+  /** Stops background work (probes); for shutdown. */
+  close(): void;
 }
 
 export interface ServerStatus {

@@ -19,7 +19,7 @@ interface NetboxCheck {
 
 /**
  * `/-/ready`: whether this gateway can sign anybody in right now. 200 when at least one AAA server is not
- * held down as dead and NetBox answers; 503 otherwise. Names and states only: no secrets, no user data.
+ * held down as dead and NetBox answers; 503 otherwise, so a load balancer sends logins to another replica. Names and states only: no secrets, no user data.
  */
 export function readinessHandler(deps: ReadinessDeps): (req: Request, res: Response) => Promise<void> {
   let last: NetboxCheck | undefined;
@@ -43,7 +43,9 @@ export function readinessHandler(deps: ReadinessDeps): (req: Request, res: Respo
   return async (_req, res) => {
     const servers = deps.aaaServers();
     const netbox = await checkNetbox();
-    const aaaUsable = servers.some((server) => server.state !== 'dead');
+    // A server whose hold-down is over will be tried by the next login: usable, even before it answered again.
+    const now = Date.now();
+    const aaaUsable = servers.some((server) => server.state !== 'dead' || (server.deadUntil ?? 0) <= now);
     res.status(aaaUsable && netbox.ok ? 200 : 503).json({
       status: aaaUsable && netbox.ok ? 'ready' : 'not-ready',
       aaa: {

@@ -36,9 +36,9 @@ export function createTacacsAuthenticator(
   });
 }
 
-/** START/STOP records to the same servers; a no-op when accounting is off, so callers need not check. */
-export function createTacacsAccounting(config: TacacsConfig, logger: Logger): Accounting {
-  if (!config.accounting) return { start: async () => {}, stop: async () => {} };
+/** START/STOP records to the same servers; undefined when accounting is off. */
+export function createTacacsAccounting(config: TacacsConfig, logger: Logger): Accounting | undefined {
+  if (!config.accounting) return undefined;
   return new TacacsAccounting({
     endpoints: endpoints(config),
     timeoutMs: config.timeoutMs,
