@@ -10,11 +10,15 @@ import {
   decodePacket,
   describeAttributes,
   encodeAccessRequest,
+  encodeAccountingRequest,
   encodeAttribute,
   encodeResponse,
+  encodeStatusServer,
   hidePassword,
   octetsToText,
+  packetLength,
   recoverPassword,
+  verifyAccountingRequest,
   verifyRequestMessageAuthenticator,
   verifyResponse,
   writeResponseAuthenticator,
@@ -327,6 +331,66 @@ describe('replies and their signatures', () => {
   });
 });
 
+describe('Accounting-Request and Status-Server (checked against radclient 1.x of FreeRADIUS 3.2.1)', () => {
+  // Captured like the packets above, from
+  //   echo 'Acct-Status-Type = Stop, Acct-Session-Id = "0c2f5e9a-sess", User-Name = "bob", NAS-Identifier = "netbox-gw",
+  //         Calling-Station-Id = "192.0.2.7", Acct-Session-Time = 65, Acct-Terminate-Cause = Idle-Timeout' \
+  //     | radclient -r 1 -t 1 127.0.0.1:PORT acct s3cr3t-shared
+  const radclientStop = hex(
+    '046b00507491b51c1256647f7ce062b73db8c6562806000000022c0f30633266356539612d736573730105626f62200b6e6574626f782d67' +
+      '771f0b3139322e302e322e372e0600000041310600000004',
+  );
+  //   echo 'NAS-Identifier = "netbox-gw", Message-Authenticator = 0x00' | radclient ... status s3cr3t-shared
+  const radclientStatus = hex('0c000031234f2b38fc75c136aa98a57e5e281458200b6e6574626f782d6777501254dfdf7fb56b8ea083f1849a68e7f2fc');
+
+  it('computes the RFC 2866 Request Authenticator byte for byte as radclient does', () => {
+    const stop = decodePacket(radclientStop);
+    expect(verifyAccountingRequest(stop, 's3cr3t-shared')).toBe(true);
+    expect(verifyAccountingRequest(stop, 's3cr3t-sharee')).toBe(false);
+    const ours = encodeAccountingRequest({
+      identifier: stop.identifier,
+      secret: 's3cr3t-shared',
+      attributes: [
+        encodeAttribute('Acct-Status-Type', '2'),
+        encodeAttribute('Acct-Session-Id', '0c2f5e9a-sess'),
+        encodeAttribute('User-Name', 'bob'),
+        encodeAttribute('NAS-Identifier', 'netbox-gw'),
+        encodeAttribute('Calling-Station-Id', '192.0.2.7'),
+        encodeAttribute('Acct-Session-Time', '65'),
+        encodeAttribute('Acct-Terminate-Cause', '4'),
+      ],
+    });
+    expect(ours.toString('hex')).toBe(radclientStop.toString('hex'));
+  });
+
+  it('verifies an Accounting-Response against the request authenticator', () => {
+    const request = decodePacket(encodeAccountingRequest({ identifier: 7, secret: 's', attributes: [encodeAttribute('Acct-Session-Id', 'x')] }));
+    const response = encodeResponse({
+      code: RadiusCode.AccountingResponse,
+      identifier: 7,
+      requestAuthenticator: request.authenticator,
+      secret: 's',
+      attributes: [],
+      messageAuthenticator: false,
+    });
+    expect(verifyResponse(decodePacket(response), request.authenticator, 's')).toEqual({ ok: true, messageAuthenticator: 'absent' });
+    expect(verifyResponse(decodePacket(response), request.authenticator, 't').ok).toBe(false);
+  });
+
+  it('signs a Status-Server with Message-Authenticator first, as radclient’s verifies', () => {
+    const theirs = decodePacket(radclientStatus);
+    expect(theirs.code).toBe(RadiusCode.StatusServer);
+    expect(verifyRequestMessageAuthenticator(theirs, 's3cr3t-shared')).toBe('valid');
+    const ours = decodePacket(
+      encodeStatusServer({ identifier: 3, authenticator: randomBytes(16), secret: 's3cr3t-shared', attributes: [encodeAttribute('NAS-Identifier', 'netbox-gw')] }),
+    );
+    expect(ours.code).toBe(RadiusCode.StatusServer);
+    expect(ours.attributes.map((a) => a.type)).toEqual([80, 32]);
+    expect(verifyRequestMessageAuthenticator(ours, 's3cr3t-shared')).toBe('valid');
+    expect(verifyRequestMessageAuthenticator(ours, 'other')).toBe('invalid');
+  });
+});
+
 describe('length checks', () => {
   const header = (code: number, length: number): Buffer => {
     const b = Buffer.alloc(20);
@@ -359,6 +423,13 @@ describe('length checks', () => {
   it.each(cases)('refuses %s', (_, datagram, message) => {
     expect(() => decodePacket(datagram)).toThrow(RadiusDecodeError);
     expect(() => decodePacket(datagram)).toThrow(message);
+  });
+
+  it('reads the Length that frames packets on a stream, and refuses one outside 20..4096', () => {
+    expect(packetLength(hex('0201 0014'))).toBe(20);
+    expect(packetLength(hex('0201 1000'))).toBe(4096);
+    expect(() => packetLength(hex('0201 0013'))).toThrow(RadiusDecodeError);
+    expect(() => packetLength(hex('0201 1001'))).toThrow(RadiusDecodeError);
   });
 
   it('accepts the extremes: a bare header and a 4096-octet packet', () => {
