@@ -21,6 +21,15 @@ export const STACK_USERS: RadiusTestServerOptions['users'] = {
   },
   bob: { password: 'bob-Passw0rd', attributes: [['Cisco-AVPair', 'shell:roles=netbox-readonly']] },
   nobody: { password: 'nobody-Passw0rd' },
+  /** Two-factor: after the password, a one-time code, then a push confirmation word. */
+  otto: {
+    password: 'otto-Passw0rd',
+    attributes: [['Class', 'netbox-ops']],
+    challenges: [
+      { prompt: 'Enter the 6-digit code from your token <b>now</b>', answer: '123456' },
+      { prompt: 'Type "yes" to confirm', answer: 'yes' },
+    ],
+  },
 };
 
 export const TACACS_KEY = 'stack-tacacs-key-0123456789';
@@ -45,8 +54,8 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  /** Extra environment for the gateway's config (overrides the stack's). */
-  readonly env?: Record<string, string>;
+  /** Extra environment for the gateway's config (overrides the stack's); a function gets the test servers' ports. */
+  readonly env?: Record<string, string> | ((ports: { readonly radius: number; readonly tacacs: number }) => Record<string, string>);
   /** Applied to the loaded config, for values the environment cannot express in a test's time (e.g. 1 s idle timeout). */
   readonly adjust?: (config: Config) => Config;
   readonly netbox?: NetboxDoubleOptions;
@@ -89,7 +98,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     NETBOX_TIMEOUT: '2',
     LOG_LEVEL: 'silent',
     ...aaaEnv,
-    ...options.env,
+    ...(typeof options.env === 'function' ? options.env({ radius: radiusRunning.port, tacacs: tacacsRunning.port }) : options.env),
   });
   if (options.adjust) config = options.adjust(config);
   const gateway = await startGateway(config, options.logger ?? silentLogger);
