@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
 import { startFreeRadius, type RunningFreeRadius } from '../support/freeradius.js';
 import { AcctFlag } from '../../src/aaa/tacacs/codec.js';
-import { startStack, STACK_TACACS_USERS, type Stack } from '../support/stack.js';
+import { startStack, STACK_TACACS_USERS, STACK_USERS, type Stack } from '../support/stack.js';
 
 const SECRET = 'e2e-freeradius-secret';
 const SCREENSHOTS = '.tmp/screenshots';
@@ -132,6 +132,42 @@ describe('browser end to end: Chromium → gateway → TACACS+ → NetBox', () =
     expect(stop!.args.task_id).toBe(start!.args.task_id);
     const user = stack.netbox.state.findUser('alice')!;
     expect(stack.netbox.state.sessionsOf(user.id)).toHaveLength(0);
+    await context.close();
+  });
+});
+
+/** A second factor behind RADIUS (Access-Challenge), answered in the browser like a user would. */
+describe('browser end to end: RADIUS challenge', () => {
+  let stack: Stack;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  it('shows the server prompt, takes the one-time code and the confirmation, and lands signed in', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.gateway.url}/dcim/sites/`);
+    await page.getByLabel('User name').fill('otto');
+    await page.getByLabel('Password').fill(STACK_USERS.otto!.password);
+    await page.keyboard.press('Enter');
+    const code = page.getByLabel('Enter the 6-digit code from your token <b>now</b>');
+    await code.waitFor();
+    expect(await page.locator('#challenge-user').textContent()).toBe('otto');
+    await page.screenshot({ path: `${SCREENSHOTS}/challenge.png` });
+    await code.fill('123456');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Type "yes" to confirm').fill('yes');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(`${stack.gateway.url}/dcim/sites/`);
+    expect(await page.locator('#netbox-user').textContent()).toBe('otto');
     await context.close();
   });
 });
