@@ -3,9 +3,10 @@
  * connection options that always verify the server against the configured CA and name. Each protocol picks its
  * own TLS versions.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { checkServerIdentity, type ConnectionOptions, type PeerCertificate, type SecureVersion } from 'node:tls';
+import { checkServerIdentity, createSecureContext, type ConnectionOptions, type PeerCertificate, type SecureVersion } from 'node:tls';
 
 import type { TlsClientConfig } from '../config/types.js';
 
@@ -18,13 +19,31 @@ export interface TlsMaterial {
   readonly key: Buffer | undefined;
 }
 
-/** `protocol` names the setting in the error, e.g. "RadSec". */
+/** `protocol` names the setting in errors, e.g. "RadSec". */
 export function loadTlsMaterial(config: TlsClientConfig, protocol: string): TlsMaterial {
   if ((config.certFile === undefined) !== (config.keyFile === undefined)) {
     throw new RangeError(`${protocol}: a client certificate needs both certFile and keyFile`);
   }
   const read = (file: string | undefined): Buffer | undefined => (file === undefined ? undefined : readFileSync(file));
-  return { ca: read(config.caFile), serverName: config.serverName, cert: read(config.certFile), key: read(config.keyFile) };
+  const material = { ca: read(config.caFile), serverName: config.serverName, cert: read(config.certFile), key: read(config.keyFile) };
+  try {
+    // Parses the PEM now: a file that is no certificate, or a key that does not match, would otherwise throw
+    // from inside a login.
+    createSecureContext({ ca: material.ca, cert: material.cert, key: material.key });
+    // OpenSSL skips whatever in a CA file is no certificate, so a wrong file would silently trust nothing.
+    if (material.ca !== undefined) new X509Certificate(material.ca);
+  } catch (error) {
+    throw new TlsMaterialError(`${protocol}: the CA, certificate or key file cannot be used: ${(error as Error).message}`, { cause: error });
+  }
+  return material;
+}
+
+/** Certificate files that exist but do not hold usable PEM (a configuration error, found at start-up). */
+export class TlsMaterialError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TlsMaterialError';
+  }
 }
 
 export interface TlsVersions {

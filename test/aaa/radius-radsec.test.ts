@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { RadiusClient, type RadiusClientOptions } from '../../src/aaa/radius/client.js';
 import { RadiusCode, encodeResponse } from '../../src/aaa/radius/codec.js';
 import { RADSEC_SECRET } from '../../src/aaa/radius/transport.js';
-import { loadTlsMaterial } from '../../src/aaa/tls.js';
+import { TlsMaterialError, loadTlsMaterial } from '../../src/aaa/tls.js';
 import type { AuthRequest } from '../../src/aaa/types.js';
 import type { RadiusServer, TlsClientConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log.js';
@@ -136,6 +136,16 @@ describe('RadSec against the test server', () => {
     await troubleOf(client({ timeoutMs: 5_000 }).verify(alice, AbortSignal.timeout(30)));
     // The test server's side of each connection goes too once ours is closed.
     await vi.waitFor(() => expect(tcpHandles()).toBe(before), { timeout: 500, interval: 10 });
+  });
+});
+
+describe('RadSec certificate files', () => {
+  it('are checked when loaded, so a bad one stops start-up instead of a login', () => {
+    const mismatched = { caFile: certs.ca.certFile, serverName: undefined, certFile: certs.client.certFile, keyFile: certs.server.keyFile };
+    expect(() => loadTlsMaterial(mismatched, 'RadSec')).toThrow(TlsMaterialError);
+    const notPem = { caFile: certs.server.keyFile, serverName: undefined, certFile: undefined, keyFile: undefined };
+    expect(() => loadTlsMaterial(notPem, 'RadSec')).toThrow(/RadSec: the CA, certificate or key file cannot be used/);
+    expect(() => loadTlsMaterial({ ...mismatched, keyFile: undefined }, 'RadSec')).toThrow(RangeError);
   });
 });
 

@@ -70,6 +70,7 @@ export class RadiusTransport {
   readonly secret: string;
   readonly kind: RadiusServer['transport'];
   readonly #options: RadiusTransportOptions;
+  readonly #tls: TlsMaterial | undefined;
   readonly #log: Logger;
 
   constructor(options: RadiusTransportOptions) {
@@ -79,6 +80,7 @@ export class RadiusTransport {
     this.name = serverName(server);
     this.kind = server.transport;
     this.secret = server.transport === 'radsec' ? RADSEC_SECRET : options.secret;
+    this.#tls = server.transport === 'radsec' ? options.tls : undefined;
     this.#log = options.logger.child({ server: this.name });
   }
 
@@ -86,7 +88,7 @@ export class RadiusTransport {
   exchange<T>(packet: Buffer, options: ExchangeOptions<T>): Promise<T> {
     if (!Number.isInteger(options.tries) || options.tries < 1) throw new RangeError('tries must be an integer >= 1');
     if (!(options.timeoutMs > 0)) throw new RangeError('timeoutMs must be positive');
-    return this.kind === 'radsec' ? this.#radsec(packet, options) : this.#udp(packet, options);
+    return this.#tls === undefined ? this.#udp(packet, options) : this.#radsec(packet, options, this.#tls);
   }
 
   #udp<T>(packet: Buffer, options: ExchangeOptions<T>): Promise<T> {
@@ -155,7 +157,7 @@ export class RadiusTransport {
     });
   }
 
-  #radsec<T>(packet: Buffer, options: ExchangeOptions<T>): Promise<T> {
+  #radsec<T>(packet: Buffer, options: ExchangeOptions<T>, material: TlsMaterial): Promise<T> {
     const { timeoutMs, tries, signal, what } = options;
     const waitMs = timeoutMs * tries;
     const identifier = packet[1]!;
@@ -164,7 +166,7 @@ export class RadiusTransport {
       if (signal.aborted) return reject(this.#deadline(what, 'no connection', signal));
       const source = this.#options.sourceAddress;
       const socket = tlsConnect({
-        ...tlsConnectOptions(host, port, this.#options.tls!, RADSEC_TLS),
+        ...tlsConnectOptions(host, port, material, RADSEC_TLS),
         ...(source === undefined ? {} : { localAddress: source }),
       });
       let buffered = Buffer.alloc(0);
