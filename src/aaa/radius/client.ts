@@ -129,8 +129,8 @@ export class RadiusClient implements AaaServer {
 
   /**
    * RFC 5997 Status-Server: resolves when the server answers with an authentic Access-Accept, unsigned ones judged
-   * by the same BlastRADIUS policy as login answers. Sent once: a Status-Server is never retransmitted (RFC 5997
-   * §6), the next probe is a new packet.
+   * by the same BlastRADIUS policy as login answers. Sent once, as RFC 5997 asks of Status-Server: the next
+   * probe is a new packet.
    */
   async probe(signal: AbortSignal): Promise<void> {
     const authenticator = randomBytes(AUTHENTICATOR_LENGTH);
@@ -233,8 +233,8 @@ export class RadiusClient implements AaaServer {
       }
       case RadiusCode.AccessChallenge: {
         const states = reply.attributes.filter((a) => a.type === Attr.State);
-        // Without exactly one State the answer could not be tied to this challenge on the server; asking
-        // another server instead would bypass the second factor, so this is trouble, not a verdict.
+        // State is what ties the answer to this challenge on the server (RFC 2865 §5.24); without exactly one,
+        // no answer can succeed, so the reply is unusable rather than a verdict.
         if (states.length !== 1 || states[0]!.value.length === 0) {
           throw new ServerTrouble('bad-reply', `${this.name}: Access-Challenge with ${states.length} State attribute(s) instead of one`);
         }
