@@ -9,7 +9,7 @@ import type { RadiusServer, RequireMessageAuthenticator } from '../../config/typ
 import type { Logger } from '../../log.js';
 import { AttributeBag } from '../attributes.js';
 import type { TlsMaterial } from '../tls.js';
-import { ServerTrouble, type AaaServer, type AuthRequest, type ServerVerdict } from '../types.js';
+import type { AaaServer, AuthRequest, ServerVerdict } from '../types.js';
 import {
   AUTHENTICATOR_LENGTH,
   RadiusCode,
@@ -233,10 +233,12 @@ export class RadiusClient implements AaaServer {
       }
       case RadiusCode.AccessChallenge: {
         const states = reply.attributes.filter((a) => a.type === Attr.State);
-        // State is what ties the answer to this challenge on the server (RFC 2865 §5.24); without exactly one,
-        // no answer can succeed, so the reply is unusable rather than a verdict.
+        // State is what ties the answer to this challenge on the server (RFC 2865 §5.24); without exactly one no
+        // answer can succeed. It is still this server's verdict that a second factor is due: a reject, never a
+        // reason to ask the next server, which might let the password alone through.
         if (states.length !== 1 || states[0]!.value.length === 0) {
-          throw new ServerTrouble('bad-reply', `${this.name}: Access-Challenge with ${states.length} State attribute(s) instead of one`);
+          this.#log.warn({ user: username, states: states.length }, 'RADIUS Access-Challenge without exactly one State; login refused');
+          return { kind: 'reject', message: `${this.name}: Access-Challenge with ${states.length} State attribute(s) instead of one` };
         }
         const prompt = replyMessage(described) ?? DEFAULT_CHALLENGE_PROMPT;
         this.#log.debug({ user: username }, 'RADIUS Access-Challenge');
