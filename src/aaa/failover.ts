@@ -4,6 +4,7 @@
  * down for the dead time (ServerHealth) so later logins do not each wait for them.
  */
 import type { Logger } from '../log.js';
+import { untilAborted } from './abort.js';
 import { ServerHealth } from './server-health.js';
 import {
   ServerTrouble,
@@ -72,7 +73,7 @@ export class FailoverAuthenticator implements Authenticator {
     }
     return withDeadline(this.#respondDeadlineMs, 'challenge answer', async (signal) => {
       try {
-        const verdict = await this.#health.observe(server, () => settleByDeadline(server, server.verify(request, signal), signal));
+        const verdict = await this.#health.observe(server, () => answerByDeadline(server, request, signal));
         return this.#outcome(server, verdict, user);
       } catch (error) {
         if (!(error instanceof ServerTrouble)) throw error;
@@ -104,7 +105,7 @@ export class FailoverAuthenticator implements Authenticator {
         continue;
       }
       try {
-        const verdict = await turn.run(() => settleByDeadline(server, server.verify(request, signal), signal));
+        const verdict = await turn.run(() => answerByDeadline(server, request, signal));
         // A reject ends the login as surely as an accept: asking the next server would let a stale
         // secondary overrule the primary and would double the lockout counters.
         return this.#outcome(server, verdict, user);
@@ -153,20 +154,8 @@ async function withDeadline<T>(ms: number, what: string, run: (signal: AbortSign
  * The server's own answer, or ServerTrouble('deadline') as soon as the deadline passes even if a misbehaving
  * server implementation ignores its signal: the login must not outlive its deadline.
  */
-function settleByDeadline<T>(server: AaaServer, work: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void =>
-      reject(new ServerTrouble('deadline', `${server.name}: no answer before the deadline`, { cause: signal.reason }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
+function answerByDeadline(server: AaaServer, request: AuthRequest, signal: AbortSignal): Promise<ServerVerdict> {
+  return untilAborted(server.verify(request, signal), signal, () => {
+    throw new ServerTrouble('deadline', `${server.name}: no answer before the deadline`, { cause: signal.reason });
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../log.js';
 import { ServerTrouble, type AaaServer, type ServerStatus } from './types.js';
+import { untilAborted } from './abort.js';
 
 export interface ServerHealthOptions {
   /** How long a failed server is skipped (AAA_DEAD_TIME); 0 keeps the states for reporting but skips nothing. */
@@ -72,7 +73,7 @@ export class ServerHealth {
       const first = remaining.reduce((a, b) => (b.deadUntil < a.deadUntil ? b : a));
       if (first.trial === undefined) return this.#ask(first, signal);
       this.#log.debug({ server: first.server.name }, 'every AAA server is dead; waiting for the attempt another login is making at the first to recover');
-      const trouble = await settledOrAborted(first.trial, signal);
+      const trouble = await untilAborted(first.trial, signal, () => undefined);
       if (trouble !== undefined) return { kind: 'failed-elsewhere', server: first.server, error: trouble };
       // It answered (so it is live now) or the attempt taught nothing: look again.
     }
@@ -208,7 +209,7 @@ export class ServerHealth {
     const timer = setTimeout(() => controller.abort(new ServerTrouble('timeout', `${server.name}: probe unanswered within ${interval} ms`)), interval);
     timer.unref();
     try {
-      await settledOrAborted(server.probe(controller.signal), controller.signal);
+      await untilAborted(server.probe(controller.signal), controller.signal, () => undefined);
       if (controller.signal.aborted) throw controller.signal.reason;
       if (!this.#closed && h.state === 'dead') this.#answered(h, 'probe');
     } catch (error) {
@@ -230,23 +231,4 @@ export class ServerHealth {
     if (h === undefined) throw new RangeError(`${server.name} is not one of this chain's servers`);
     return h;
   }
-}
-
-/** `work`'s value, or undefined as soon as `signal` fires: waiting must never outlive the waiter's deadline. */
-function settledOrAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise<T | undefined>((resolve, reject) => {
-    const onAbort = (): void => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

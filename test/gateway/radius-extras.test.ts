@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { RadiusCode } from '../../src/aaa/radius/codec.js';
+import { until } from '../support/until.js';
 import { CookieBrowser, type BrowserResponse } from '../netbox-double/browser.js';
 import { formToken, pageGroups, signIn } from '../support/gateway-form.js';
 import { startStack, STACK_USERS } from '../support/stack.js';
 
 function answer(browser: CookieBrowser, page: BrowserResponse, value: string): Promise<BrowserResponse> {
   return browser.postForm('/-/login', { csrf_token: formToken(page.body), next: '/dcim/', challenge_answer: value });
-}
-
-async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 3000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('RADIUS Access-Challenge through the login page', () => {

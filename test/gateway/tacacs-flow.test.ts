@@ -1,20 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcctFlag, HeaderFlag } from '../../src/aaa/tacacs/codec.js';
+import { until } from '../support/until.js';
 import { CookieBrowser } from '../netbox-double/browser.js';
 import { pageGroups, signIn } from '../support/gateway-form.js';
 import { makeTestCertificates } from '../support/certs.js';
 import { TacacsTestServer, type ReceivedAccounting } from '../support/tacacs-server.js';
 import { startStack, STACK_TACACS_USERS, type Stack } from '../support/stack.js';
-
-async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 3000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function recordOf(stack: Stack, user: string, flag: number): ReceivedAccounting | undefined {
   return stack.tacacs.accounting.find((r) => r.body.user === user && (r.body.flags & flag) !== 0);
