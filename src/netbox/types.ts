@@ -16,7 +16,17 @@ export interface ProvisionRequest {
   readonly username: string;
   readonly groups: readonly string[];
   readonly profile: UserProfile;
+  /** In a superuser group: password mode grants the gateway-managed all-objects permission through the group. */
+  readonly superuser: boolean;
+  /** In a staff group: is_staff on NetBox 4.4 and older; ignored (with one warning) on 4.5+. */
+  readonly staff: boolean;
 }
+
+/**
+ * `replace`: the user's groups become exactly the mapped ones. `managed`: only groups the rules and defaults can
+ * produce are added or removed; hand-assigned groups stay. `add`: groups are only ever added.
+ */
+export type GroupSyncMode = 'replace' | 'managed' | 'add';
 
 export interface Provisioner {
   /** Creates or updates the user and its groups; idempotent and safe to run concurrently for one user. */
