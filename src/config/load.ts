@@ -3,6 +3,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { LogLevel } from '../log.js';
 import { EnvReader, type Env } from './env-reader.js';
+import type { GroupSyncMode } from '../netbox/types.js';
 import type { AaaConfig, Config, HostPort, RadiusConfig, RadiusServer, RequireMessageAuthenticator, TacacsConfig, TlsClientConfig } from './types.js';
 
 const SECOND = 1000;
@@ -42,12 +43,11 @@ export function loadConfig(env: Env): Config {
   if (explicitPasswordSecret !== undefined && explicitPasswordSecret.length < 32) {
     read.problem('NETBOX_PASSWORD_SECRET', `must be at least 32 characters, got ${explicitPasswordSecret.length}`);
   }
-  const remoteUserHeader = read.string('REMOTE_USER_HEADER', 'Remote-User');
-  if (!/^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$/.test(remoteUserHeader)) {
-    read.problem(
-      'REMOTE_USER_HEADER',
-      `must be a header name of letters, digits and hyphens (gunicorn drops names with underscores), got "${remoteUserHeader}"`,
-    );
+  const remoteUserHeader = headerName(read, 'REMOTE_USER_HEADER', 'Remote-User');
+  const remoteUserGroupHeader = headerName(read, 'REMOTE_USER_GROUP_HEADER', 'Remote-User-Group');
+  const remoteUserGroupSeparator = read.string('REMOTE_USER_GROUP_SEPARATOR', '|');
+  if (remoteUserGroupSeparator.length !== 1 || /[\w\s-]/.test(remoteUserGroupSeparator)) {
+    read.problem('REMOTE_USER_GROUP_SEPARATOR', `must be one character that cannot occur in a group name, such as |, got "${remoteUserGroupSeparator}"`);
   }
   const staticRoot = read.optionalString('NETBOX_STATIC_ROOT');
   if (staticRoot !== undefined && !isDirectory(staticRoot)) {
@@ -91,13 +91,20 @@ export function loadConfig(env: Env): Config {
       timeoutMs: read.duration('NETBOX_TIMEOUT', 10 * SECOND, { bareUnit: 's', minMs: SECOND, maxMs: 2 * MINUTE }),
       sessionMode: read.choice('NETBOX_SESSION_MODE', ['password', 'remote-user'] as const, 'password'),
       remoteUserHeader,
+      remoteUserGroupHeader,
+      remoteUserGroupSeparator,
       passwordSecret: explicitPasswordSecret ?? derivePasswordSecret(sessionSecret),
       staticRoot,
     },
     provisioning: {
       privLvlGroupTemplate: privLvlGroupTemplate === 'none' ? undefined : privLvlGroupTemplate,
       autoCreateUser: read.boolean('AUTO_CREATE_USER', true),
-      groupSync: read.boolean('GROUP_SYNC', true),
+      syncMode: readSyncMode(read),
+      username: {
+        stripDomain: read.boolean('USERNAME_STRIP_DOMAIN', false),
+        stripRealm: read.boolean('USERNAME_STRIP_REALM', false),
+        caseFold: read.choice('USERNAME_CASE', ['preserve', 'lower'] as const, 'preserve'),
+      },
       defaultGroups: read.list('DEFAULT_GROUPS'),
       profileAttributes: {
         firstName: read.optionalString('USER_FIRST_NAME_ATTRIBUTE'),
@@ -140,6 +147,25 @@ function parseNetboxUrl(read: EnvReader): URL | undefined {
     read.problem('NETBOX_URL', `must not have a path (NetBox BASE_PATH is not supported), got "${url.pathname}"`);
   }
   return url;
+}
+
+/** GROUP_SYNC_MODE, or the older GROUP_SYNC=true|false as an alias for replace|add. */
+function readSyncMode(read: EnvReader): GroupSyncMode {
+  const mode = read.choice('GROUP_SYNC_MODE', ['replace', 'managed', 'add'] as const, 'managed');
+  if (read.raw('GROUP_SYNC') === undefined) return mode;
+  const alias = read.boolean('GROUP_SYNC', true) ? 'replace' : 'add';
+  if (read.raw('GROUP_SYNC_MODE') !== undefined && alias !== mode) {
+    read.problem('GROUP_SYNC', `says ${alias} but GROUP_SYNC_MODE says ${mode}; remove GROUP_SYNC`);
+  }
+  return alias;
+}
+
+function headerName(read: EnvReader, name: string, fallback: string): string {
+  const header = read.string(name, fallback);
+  if (!/^[A-Za-z0-9]+(-[A-Za-z0-9]+)*$/.test(header)) {
+    read.problem(name, `must be a header name of letters, digits and hyphens (gunicorn drops names with underscores), got "${header}"`);
+  }
+  return header;
 }
 
 function readRadius(read: EnvReader): RadiusConfig {

@@ -1,4 +1,5 @@
 import type { LogLevel } from '../log.js';
+import type { GroupSyncMode } from '../netbox/types.js';
 
 export interface HostPort {
   readonly host: string;
@@ -80,6 +81,15 @@ export interface TacacsConfig {
 
 export type NetboxSessionMode = 'password' | 'remote-user';
 
+/** How the name a user typed becomes the NetBox username (the AAA server always gets what was typed). */
+export interface UsernameRules {
+  /** `EXAMPLE\\alice` → `alice`. */
+  readonly stripDomain: boolean;
+  /** `alice@example.net` → `alice`. */
+  readonly stripRealm: boolean;
+  readonly caseFold: 'preserve' | 'lower';
+}
+
 export interface Config {
   readonly listen: HostPort;
   readonly logLevel: LogLevel;
@@ -91,6 +101,9 @@ export interface Config {
     readonly timeoutMs: number;
     readonly sessionMode: NetboxSessionMode;
     readonly remoteUserHeader: string;
+    /** NetBox's REMOTE_AUTH_GROUP_HEADER and REMOTE_AUTH_GROUP_SEPARATOR, for the user's groups in remote-user mode. */
+    readonly remoteUserGroupHeader: string;
+    readonly remoteUserGroupSeparator: string;
     /** Key from which each NetBox user's gateway-managed password is derived (password mode). */
     readonly passwordSecret: string;
     /** Serve /static/ from here instead of proxying it (bare-metal NetBox). */
@@ -100,8 +113,9 @@ export interface Config {
     /** Group name for a TACACS+ `priv-lvl` value, `{n}` standing for the level; undefined: priv-lvl names no group. */
     readonly privLvlGroupTemplate: string | undefined;
     readonly autoCreateUser: boolean;
-    readonly groupSync: boolean;
+    readonly syncMode: GroupSyncMode;
     readonly defaultGroups: readonly string[];
+    readonly username: UsernameRules;
     readonly profileAttributes: {
       readonly firstName: string | undefined;
       readonly lastName: string | undefined;

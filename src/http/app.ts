@@ -25,8 +25,8 @@ export interface AppDeps {
   readonly signIn: SignIn;
   readonly webSessions: WebSessionOpener;
   readonly lifecycle: SessionLifecycle;
-  /** Header NetBox reads the username from, or undefined in password mode. It is stripped from clients in both modes. */
-  readonly remoteUserHeader: string;
+  /** Headers NetBox reads identity from; stripped from clients in both modes, sent to NetBox in remote-user mode. */
+  readonly remoteUser: { readonly header: string; readonly groupHeader: string; readonly groupSeparator: string };
   readonly sendRemoteUser: boolean;
   readonly staticRoot: string | undefined;
   readonly readiness: ReadinessDeps;
@@ -52,13 +52,13 @@ export function createApp(deps: AppDeps): express.Express {
   const proxy = createNetboxProxy({
     netboxUrl: deps.netboxUrl,
     sessionCookieName: deps.sessionCookieName,
-    remoteUserHeader: deps.sendRemoteUser ? deps.remoteUserHeader : undefined,
+    remoteUser: deps.sendRemoteUser ? deps.remoteUser : undefined,
     logger: deps.logger,
     renderUnavailable,
   });
 
   app.use((req, _res, next) => {
-    stripRemoteUserHeaders(req.headers, deps.remoteUserHeader);
+    stripRemoteUserHeaders(req.headers, [deps.remoteUser.header, deps.remoteUser.groupHeader]);
     next();
   });
 

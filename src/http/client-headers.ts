@@ -4,16 +4,17 @@ import type { IncomingHttpHeaders } from 'node:http';
 export const NETBOX_COOKIE_NAMES = ['sessionid', 'csrftoken'] as const;
 
 /**
- * Removes every spelling of the remote-user header family from a browser's request: NetBox trusts it from
+ * Removes every spelling of the remote-user header family (NetBox's defaults, and the configured user and group
+ * headers) from a browser's request: NetBox trusts them from
  * anyone, and Django maps `-` and `_` alike, so any case and either separator counts. Forwarding headers
  * are not touched here because express reads them (per TRUSTED_PROXIES) to learn the client's address;
  * the proxy replaces them on the way to NetBox.
  */
-export function stripRemoteUserHeaders(headers: IncomingHttpHeaders, remoteUserHeader: string): void {
-  const configured = normalise(remoteUserHeader);
+export function stripRemoteUserHeaders(headers: IncomingHttpHeaders, identityHeaders: readonly string[]): void {
+  const configured = new Set(identityHeaders.map(normalise));
   for (const name of Object.keys(headers)) {
     const normalised = normalise(name);
-    if (normalised === configured || normalised.startsWith('remote-user')) delete headers[name];
+    if (configured.has(normalised) || normalised.startsWith('remote-user')) delete headers[name];
   }
 }
 

@@ -33,6 +33,10 @@ const FAILURES: Record<Exclude<SignInResult['kind'], 'signed-in' | 'challenge'>,
     status: 403,
     message: 'Your password was accepted, but the authentication service does not authorize you for NetBox.',
   },
+  'no-role': {
+    status: 403,
+    message: 'Your password was accepted, but your account has no role that gives access to NetBox. Ask your network or NetBox administrators.',
+  },
   'not-allowed': {
     status: 403,
     message: 'Your password was accepted, but your account has not been set up in NetBox. Ask a NetBox administrator to create it.',

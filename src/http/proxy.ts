@@ -13,8 +13,11 @@ const UPSTREAM_TIMEOUT_MS = 120_000;
 export interface NetboxProxyOptions {
   readonly netboxUrl: URL;
   readonly sessionCookieName: string;
-  /** Set in remote-user mode: NetBox logs the user in again by itself whenever its session has gone. */
-  readonly remoteUserHeader: string | undefined;
+  /**
+   * Set in remote-user mode: NetBox logs the user in again by itself whenever its session has gone, and syncs
+   * groups (and superuser) from the group header when it does.
+   */
+  readonly remoteUser: { readonly header: string; readonly groupHeader: string; readonly groupSeparator: string } | undefined;
   readonly logger: Logger;
   /** Renders the page a browser sees when NetBox cannot be reached. */
   readonly renderUnavailable: (req: Request, res: Response, status: number) => void;
@@ -69,7 +72,10 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
     // req.ips is the trusted part of the client's chain (empty without TRUSTED_PROXIES); the peer comes last.
     proxyReq.setHeader('x-forwarded-for', [...req.ips, req.socket.remoteAddress].filter(Boolean).join(', '));
     proxyReq.setHeader('x-real-ip', req.ip ?? '');
-    if (user && options.remoteUserHeader) proxyReq.setHeader(options.remoteUserHeader, user.username);
+    if (user && options.remoteUser) {
+      proxyReq.setHeader(options.remoteUser.header, user.username);
+      proxyReq.setHeader(options.remoteUser.groupHeader, user.groups.join(options.remoteUser.groupSeparator));
+    }
   }
 
   function adoptUpstreamResponse(proxyRes: IncomingMessage, req: Request): void {

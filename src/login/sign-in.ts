@@ -10,7 +10,9 @@ import {
   type UserProfile,
   type WebSessionOpener,
 } from '../netbox/types.js';
+import type { UsernameRules } from '../config/types.js';
 import type { RoleMapper } from '../roles/types.js';
+import { netboxUsername } from './username.js';
 
 export interface SignInAttempt {
   readonly username: string;
@@ -34,6 +36,8 @@ export type SignInResult =
   | { readonly kind: 'invalid-input'; readonly message: string }
   | { readonly kind: 'aaa-unavailable' }
   | { readonly kind: 'not-allowed' }
+  /** The password was right, but no role rule matched and REQUIRE_ROLE is on. */
+  | { readonly kind: 'no-role' }
   | { readonly kind: 'netbox-unavailable' };
 
 export interface ProfileAttributeNames {
@@ -41,9 +45,6 @@ export interface ProfileAttributeNames {
   readonly lastName: string | undefined;
   readonly email: string | undefined;
 }
-
-/** NetBox's username rule; AAA servers accept names NetBox cannot store, so refuse those before asking AAA. */
-const NETBOX_USERNAME = /^[\p{L}\p{N}_.@+-]{1,150}$/u;
 
 /** The one sign-in use case: AAA decides, roles become groups, NetBox is brought in line, a web session opens. */
 export class SignIn {
@@ -54,15 +55,16 @@ export class SignIn {
       readonly provisioner: Provisioner;
       readonly webSessions: WebSessionOpener;
       readonly profileAttributes: ProfileAttributeNames;
+      readonly usernameRules: UsernameRules;
       readonly logger: Logger;
     },
   ) {}
 
-  /** The first step: user name and password. */
+  /**
+   * The first step: user name and password. The AAA server gets the name as typed; NetBox gets it normalised,
+   * and a name NetBox cannot store is refused before any AAA server is asked (and counts no failed attempt).
+   */
   async run(attempt: SignInAttempt): Promise<SignInResult> {
-    if (!NETBOX_USERNAME.test(attempt.username)) {
-      return { kind: 'invalid-input', message: 'User names may contain letters, digits and . @ + - _ only.' };
-    }
     return this.#conclude(attempt, () => this.deps.authenticator.authenticate(attempt));
   }
 
@@ -72,6 +74,8 @@ export class SignIn {
   }
 
   async #conclude(attempt: SignInAttempt, ask: () => Promise<AuthOutcome>): Promise<SignInResult> {
+    const username = netboxUsername(attempt.username, this.deps.usernameRules);
+    if (!username.ok) return { kind: 'invalid-input', message: `${username.problem}.` };
     const log = this.deps.logger.child({ username: attempt.username, client: attempt.clientAddress });
     let outcome;
     try {
@@ -94,14 +98,25 @@ export class SignIn {
         log.info({ server: outcome.server }, 'AAA server asked for another step');
         return { kind: 'challenge', challenge: outcome.challenge };
       case 'accept':
-        return this.#admit(attempt.username, outcome.server, outcome.attributes, log);
+        return this.#admit(username.name, outcome.server, outcome.attributes, log);
     }
   }
 
   async #admit(username: string, server: string, attributes: AttributeBag, log: Logger): Promise<SignInResult> {
-    const { groups } = this.deps.roles.map(attributes);
+    const decision = this.deps.roles.map(attributes);
+    log.debug({ server, netboxUsername: username, attributes: attributes.toJSON(), explanation: decision.explanation }, 'role mapping');
+    if (decision.denied) {
+      log.warn({ server, explanation: decision.explanation }, 'AAA accepted the user but no role rule matched; REQUIRE_ROLE refuses the login');
+      return { kind: 'no-role' };
+    }
     try {
-      const user = await this.deps.provisioner.provision({ username, groups, profile: this.#profile(attributes) });
+      const user = await this.deps.provisioner.provision({
+        username,
+        groups: decision.groups,
+        profile: this.#profile(attributes),
+        superuser: decision.superuser,
+        staff: decision.staff,
+      });
       const netboxCookies = await this.deps.webSessions.open(user);
       log.info({ server, netboxUserId: user.id, groups: user.groups }, 'login accepted');
       return { kind: 'signed-in', user, netboxCookies, authServer: server };

@@ -38,7 +38,13 @@ describe('loadConfig', () => {
     expect(config.session.store).toBe('sqlite');
     expect(config.session.idleTimeoutMs).toBe(3_600_000);
     expect(config.session.maxAgeMs).toBe(12 * 3_600_000);
-    expect(config.provisioning).toMatchObject({ autoCreateUser: true, groupSync: true, defaultGroups: [] });
+    expect(config.provisioning).toMatchObject({
+      autoCreateUser: true,
+      syncMode: 'managed',
+      defaultGroups: [],
+      username: { stripDomain: false, stripRealm: false, caseFold: 'preserve' },
+    });
+    expect(config.netbox).toMatchObject({ remoteUserGroupHeader: 'Remote-User-Group', remoteUserGroupSeparator: '|' });
     expect(config.provisioning.privLvlGroupTemplate).toBe('tacacs-priv-{n}');
     if (config.aaa.method !== 'radius') throw new Error('expected RADIUS by default');
     expect(config.aaa.radius).toMatchObject({ timeoutMs: 3000, retries: 2, nasIdentifier: 'netbox-aaa-gateway' });
@@ -178,6 +184,14 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toContain('RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR: has 4 values for 3 servers');
     expect(problems.join('\n')).toContain('RADIUS_NAS_IP_ADDRESS: must be an IPv4 address');
     expect(problems.join('\n')).toContain('AAA_DEAD_TIME');
+  });
+
+  it('takes GROUP_SYNC=true|false as aliases of the sync modes, and refuses a contradiction', () => {
+    expect(loadConfig({ ...valid, GROUP_SYNC: 'true' }).provisioning.syncMode).toBe('replace');
+    expect(loadConfig({ ...valid, GROUP_SYNC: 'false' }).provisioning.syncMode).toBe('add');
+    expect(loadConfig({ ...valid, GROUP_SYNC_MODE: 'add' }).provisioning.syncMode).toBe('add');
+    expect(problemsOf({ ...valid, GROUP_SYNC: 'true', GROUP_SYNC_MODE: 'managed' })).toEqual(['GROUP_SYNC: says replace but GROUP_SYNC_MODE says managed; remove GROUP_SYNC']);
+    expect(problemsOf({ ...valid, REMOTE_USER_GROUP_SEPARATOR: 'ab' }).join('\n')).toContain('REMOTE_USER_GROUP_SEPARATOR');
   });
 
   it('checks the priv-lvl group template', () => {

@@ -9,9 +9,10 @@ describe('stripRemoteUserHeaders', () => {
       remote_user: 'admin',
       'remote-user-group': 'superusers',
       'x-sso-user': 'admin',
+      'x_sso_groups': 'superusers',
       accept: 'text/html',
     };
-    stripRemoteUserHeaders(headers, 'X-SSO-User');
+    stripRemoteUserHeaders(headers, ['X-SSO-User', 'X-SSO-Groups']);
     expect(headers).toEqual({ accept: 'text/html' });
   });
 });
