@@ -80,7 +80,7 @@ async function extraServer(users: ConstructorParameters<typeof RadiusTestServer>
 }
 
 describe('RadiusClient against the test server', () => {
-  it('returns an accept with every reply attribute by name', async () => {
+  it('returns an accept with every reply attribute by name, Cisco-AVPairs also split', async () => {
     const verdict = await client().verify(alice, noDeadline());
     expect(verdict.kind).toBe('accept');
     if (verdict.kind !== 'accept') return;
@@ -89,8 +89,10 @@ describe('RadiusClient against the test server', () => {
       'Cisco-AVPair': ['shell:roles="netbox-admin netbox-ops"', 'shell:priv-lvl=15'],
       'Filter-Id': ['netbox-readonly'],
       'Service-Type': ['6'],
-      '26:14823:1': ['netbox-admin'],
+      'Aruba-User-Role': ['netbox-admin'],
       '99': ['0xfffe'],
+      'shell:roles': ['netbox-admin', 'netbox-ops'],
+      'shell:priv-lvl': ['15'],
     });
   });
 

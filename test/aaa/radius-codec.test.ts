@@ -75,8 +75,8 @@ describe('RFC 2865 §7.1 example (secret "xyzzy5461", user nemo, password arctan
     expect(verifyResponse(reply, Buffer.alloc(16), secret).ok).toBe(false);
     expect(describeAttributes(reply.attributes)).toEqual([
       ['Service-Type', '1'],
-      ['15', '0x00000000'],
-      ['14', '0xc0a80103'],
+      ['Login-Service', '0'],
+      ['Login-IP-Host', '192.168.1.3'],
     ]);
   });
 
@@ -270,7 +270,7 @@ describe('attribute names and values', () => {
         secret: 's',
         attributes: [
           encodeAttribute('99', '0xfffe'),
-          encodeAttribute('26:9:2', 'cisco-two'),
+          encodeAttribute('26:9:99', 'cisco-ninety-nine'),
           encodeAttribute('Filter-Id', 'netbox-readonly'),
           encodeAttribute('Service-Type', '6'),
         ],
@@ -279,7 +279,7 @@ describe('attribute names and values', () => {
     );
     expect(describeAttributes(reply.attributes)).toEqual([
       ['99', '0xfffe'],
-      ['26:9:2', 'cisco-two'],
+      ['26:9:99', 'cisco-ninety-nine'],
       ['Filter-Id', 'netbox-readonly'],
       ['Service-Type', '6'],
     ]);
@@ -461,7 +461,7 @@ describe('properties', () => {
       messageAuthenticator,
     });
   const attributePairs = fc.array(
-    fc.tuple(fc.constantFrom('Class', 'Reply-Message', 'Filter-Id', 'Cisco-AVPair', '99', '26:14823:1'), fc.string({ maxLength: 40 })),
+    fc.tuple(fc.constantFrom('Class', 'Reply-Message', 'Filter-Id', 'Cisco-AVPair', 'Aruba-User-Role', '99', '26:9:99'), fc.string({ maxLength: 40 })),
     { maxLength: 6 },
   );
 

@@ -224,13 +224,20 @@ describe('authentication', () => {
 });
 
 describe('authorization', () => {
-  it('PASS_ADD: the bag is the reply arguments, mandatory and optional, values as sent', async () => {
+  it('PASS_ADD: the bag is the reply arguments, mandatory and optional, role lists unpacked', async () => {
     const verdict = await client().verify(alice, noDeadline());
-    expect(verdict.kind === 'accept' && verdict.attributes.toJSON()).toEqual({
-      'priv-lvl': ['15'],
-      'shell:roles': ['"netbox-admin netbox-ops netbox-ro"'],
-      role: ['netbox-ro'],
-    });
+    expect(verdict.kind === 'accept' && verdict.attributes.detailed()).toEqual([
+      ['priv-lvl', [{ value: '15', optional: false }]],
+      [
+        'shell:roles',
+        [
+          { value: 'netbox-admin', optional: false },
+          { value: 'netbox-ops', optional: false },
+          { value: 'netbox-ro', optional: false },
+        ],
+      ],
+      ['role', [{ value: 'netbox-ro', optional: true }]],
+    ]);
   });
 
   it('sends its own session with service=shell and cmd=, the authentication fields and the browser address', async () => {

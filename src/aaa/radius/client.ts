@@ -7,7 +7,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 
 import type { RadiusServer, RequireMessageAuthenticator } from '../../config/types.js';
 import type { Logger } from '../../log.js';
-import { AttributeBag } from '../attributes.js';
+import { normaliseAttributes } from '../attributes.js';
 import type { TlsMaterial } from '../tls.js';
 import type { AaaServer, AuthRequest, ServerVerdict } from '../types.js';
 import {
@@ -221,8 +221,7 @@ export class RadiusClient implements AaaServer {
     const described = describeAttributes(reply.attributes);
     switch (code) {
       case RadiusCode.AccessAccept: {
-        const attributes = new AttributeBag();
-        for (const [name, value] of described) attributes.add(name, value);
+        const attributes = normaliseAttributes(described.map(([name, value]) => ({ name, value })));
         this.#log.debug({ user: username, attributes: attributes.toJSON() }, 'RADIUS Access-Accept');
         return { kind: 'accept', attributes };
       }

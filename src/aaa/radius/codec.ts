@@ -423,16 +423,28 @@ export function octetsToText(value: Buffer): string {
   return `0x${value.toString('hex')}`;
 }
 
+/** RFC 2868 §3: a first octet of 0x00-0x1F is a tag; anything above is already the first octet of the text. */
+const MAX_TAG = 0x1f;
+
+/** A value whose length does not fit its type is shown as octets rather than guessed at. */
 function formatValue(kind: AttributeKind, value: Buffer): string {
   if (kind === 'integer' && value.length === 4) return String(value.readUInt32BE(0));
   if (kind === 'ipv4' && value.length === 4) return [...value].join('.');
+  if (kind === 'tagged-integer' && value.length === 4) return String(value.readUIntBE(1, 3));
+  if (kind === 'tagged-text' && value.length > 0 && value[0]! <= MAX_TAG) return octetsToText(value.subarray(1));
   return octetsToText(value);
+}
+
+/** Kinds that never become a name and value: secrets and the codec's own machinery. */
+function isShown(kind: AttributeKind): boolean {
+  return kind !== 'password' && kind !== 'message-authenticator' && kind !== 'encrypted';
 }
 
 /**
  * Reply attributes as `[name, value]` pairs in packet order: dictionary names where known, `99` or
- * `26:vendor:type` otherwise; Vendor-Specific expanded into its sub-attributes. User-Password and
- * Message-Authenticator are protocol machinery and left out.
+ * `26:vendor:type` otherwise; Vendor-Specific expanded into its sub-attributes. Values: text and octets as text
+ * when clean UTF-8, else `0x` + hex; integers in decimal; IPv4 addresses dotted; tunnel attributes without their
+ * tag. User-Password, Message-Authenticator and encrypted keys (Tunnel-Password, MS-MPPE-*) are left out.
  */
 export function describeAttributes(attributes: readonly DecodedAttribute[]): Array<[name: string, value: string]> {
   const pairs: Array<[string, string]> = [];
@@ -441,27 +453,31 @@ export function describeAttributes(attributes: readonly DecodedAttribute[]): Arr
       const { vendorId } = attribute.vendor;
       for (const sub of attribute.vendor.attributes) {
         const definition = vendorAttribute(vendorId, sub.type);
-        pairs.push([definition?.name ?? `26:${vendorId}:${sub.type}`, formatValue(definition?.kind ?? 'octets', sub.value)]);
+        const kind = definition?.kind ?? 'octets';
+        if (isShown(kind)) pairs.push([definition?.name ?? `26:${vendorId}:${sub.type}`, formatValue(kind, sub.value)]);
       }
       continue;
     }
     const definition = standardAttribute(attribute.type);
-    if (definition?.kind === 'password' || definition?.kind === 'message-authenticator') continue;
-    pairs.push([definition?.name ?? String(attribute.type), formatValue(definition?.kind ?? 'octets', attribute.value)]);
+    const kind = definition?.kind ?? 'octets';
+    if (isShown(kind)) pairs.push([definition?.name ?? String(attribute.type), formatValue(kind, attribute.value)]);
   }
   return pairs;
 }
 
 /**
  * The inverse of `describeAttributes` for one pair, for server replies and extra request attributes: text as
- * UTF-8, `0x…` as hex octets, integers in decimal, IPv4 dotted. A vendor attribute becomes its own
- * Vendor-Specific attribute.
+ * UTF-8, `0x…` as hex octets, integers in decimal, IPv4 dotted, tunnel integers with tag 0 and tunnel text
+ * untagged. A vendor attribute becomes its own Vendor-Specific attribute.
  */
 export function encodeAttribute(name: string, value: string): RadiusAttribute {
   const reference = lookupAttribute(name);
   if (!reference) throw new RadiusEncodeError(`unknown RADIUS attribute name ${JSON.stringify(name)}`);
   if (reference.kind === 'password' || reference.kind === 'message-authenticator' || reference.kind === 'vendor-specific') {
     throw new RadiusEncodeError(`${reference.name} is written by the codec itself, not from a name and value`);
+  }
+  if (reference.kind === 'encrypted') {
+    throw new RadiusEncodeError(`${reference.name} must be encrypted with the shared secret, which this codec does not do`);
   }
   const octets = parseValue(reference.kind, reference.name, value);
   if (reference.scope === 'standard') return { type: reference.type, value: octets };
@@ -476,7 +492,7 @@ export function encodeAttribute(name: string, value: string): RadiusAttribute {
   return { type: Attr.VendorSpecific, value: vsa };
 }
 
-function parseValue(kind: 'text' | 'octets' | 'integer' | 'ipv4', name: string, value: string): Buffer {
+function parseValue(kind: 'text' | 'octets' | 'integer' | 'ipv4' | 'tagged-text' | 'tagged-integer', name: string, value: string): Buffer {
   switch (kind) {
     case 'integer': {
       const number = Number(value);
@@ -485,6 +501,23 @@ function parseValue(kind: 'text' | 'octets' | 'integer' | 'ipv4', name: string, 
       }
       const octets = Buffer.alloc(4);
       octets.writeUInt32BE(number, 0);
+      return octets;
+    }
+    case 'tagged-integer': {
+      const number = Number(value);
+      if (!/^\d+$/.test(value) || number > 0xffffff) {
+        throw new RadiusEncodeError(`${name} needs an unsigned 24-bit integer, not ${JSON.stringify(value)}`);
+      }
+      const octets = Buffer.alloc(4);
+      octets.writeUIntBE(number, 1, 3);
+      return octets;
+    }
+    case 'tagged-text': {
+      const octets = Buffer.from(value, 'utf8');
+      // Written untagged, which a first octet that looks like a tag would contradict.
+      if (octets.length > 0 && octets[0]! <= MAX_TAG) {
+        throw new RadiusEncodeError(`${name} cannot start with the control character ${JSON.stringify(value[0])}`);
+      }
       return octets;
     }
     case 'ipv4':

@@ -2,7 +2,7 @@
  * What the gateway asks for in a TACACS+ authorization REQUEST and how it reads the arguments of a PASS
  * (RFC 8907 §6, §8).
  */
-import { AttributeBag } from '../attributes.js';
+import { normaliseAttributes, type AttributeBag, type RawAttribute } from '../attributes.js';
 import { parseArgument } from './codec.js';
 
 /**
@@ -29,23 +29,24 @@ export type ArgumentsOutcome =
   | { readonly kind: 'unhandled'; readonly argument: string };
 
 /**
- * The arguments of a PASS_ADD or PASS_REPL reply as attributes (name → value, mandatory and optional alike,
- * values exactly as sent, e.g. `"a b"` with its quotes). Throws TacacsProtocolError for an argument without a
- * name, which only a broken server or a wrong key produces.
+ * The arguments of a PASS_ADD or PASS_REPL reply as an attribute bag (`normaliseAttributes`: mandatory and
+ * optional alike, each value flagged optional for `name*value`; role lists such as `shell:roles="a b"` unpacked
+ * into one value per role; `cisco-av-pair` values also split into their inner pair). Throws TacacsProtocolError
+ * for an argument without a name, which only a broken server or a wrong key produces.
  *
  * §8.1: a numeric argument we cannot accommodate counts as not handled, so a privilege level outside 0-15 fails
  * the authorization when mandatory and is disregarded when optional — it can never raise anybody's privileges.
  */
 export function interpretArguments(args: readonly string[], handledMandatory: ReadonlySet<string>): ArgumentsOutcome {
-  const attributes = new AttributeBag();
+  const kept: RawAttribute[] = [];
   const disregarded: string[] = [];
   for (const raw of args) {
     const { name, value, mandatory } = parseArgument(raw);
     const lower = name.toLowerCase();
     const usable = lower !== 'priv-lvl' || (/^\d{1,2}$/.test(value) && Number(value) <= 15);
     if (mandatory && (!usable || !handledMandatory.has(lower))) return { kind: 'unhandled', argument: raw };
-    if (usable) attributes.add(name, value);
+    if (usable) kept.push({ name, value, optional: !mandatory });
     else disregarded.push(raw);
   }
-  return { kind: 'ok', attributes, disregarded };
+  return { kind: 'ok', attributes: normaliseAttributes(kept), disregarded };
 }
