@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { AttributeBag } from '../../src/aaa/attributes.js';
-import { silentLogger } from '../../src/log.js';
 import { HANDLED_MANDATORY_ARGUMENTS } from '../../src/aaa/tacacs/authorization.js';
-import { AaaRolesAsGroups, shellRoles, TACACS_ROLE_ARGUMENTS } from '../../src/roles/aaa-roles.js';
+import { silentLogger } from '../../src/log.js';
+import { AaaRolesAsGroups } from '../../src/roles/aaa-roles.js';
+import { bag, mapperFor, roleConfig } from '../roles/helpers.js';
 
-function bag(pairs: Array<[string, string]>): AttributeBag {
-  const attributes = new AttributeBag();
-  for (const [name, value] of pairs) attributes.add(name, value);
-  return attributes;
-}
-
-describe('shellRoles', () => {
+/**
+ * The built-in rules (no ROLE_RULES_FILE, no ROLE_MAP) keep the gateway's first mapping: every Class value and
+ * every role name is a group, priv-lvl through PRIV_LVL_GROUP_TEMPLATE.
+ */
+describe('built-in rules: Cisco-AVPair role names', () => {
   it.each([
     ['shell:roles="network-admin vdc-admin"', ['network-admin', 'vdc-admin']],
     ['shell:roles=netbox-admin', ['netbox-admin']],
@@ -22,14 +21,13 @@ describe('shellRoles', () => {
     ['shell:roles=', []],
     ['ip:inacl#1=permit ip any any', []],
   ])('%s', (pair, roles) => {
-    expect(shellRoles(pair)).toEqual(roles);
+    expect(mapperFor({}).map(bag([['Cisco-AVPair', pair]])).groups).toEqual(roles);
   });
 });
 
-describe('AaaRolesAsGroups', () => {
+describe('built-in rules', () => {
   it('turns Class values and shell roles into groups after the defaults, without duplicates', () => {
-    const mapper = new AaaRolesAsGroups({ defaultGroups: ['netbox-users'], privLvlGroupTemplate: 'tacacs-priv-{n}' }, silentLogger);
-    const decision = mapper.map(
+    const decision = mapperFor({ DEFAULT_GROUPS: 'netbox-users' }).map(
       bag([
         ['Class', 'netbox-admin'],
         ['class', 'netbox-ops'],
@@ -40,19 +38,19 @@ describe('AaaRolesAsGroups', () => {
       ]),
     );
     expect(decision.groups).toEqual(['netbox-users', 'netbox-admin', 'netbox-ops', 'dcim-editors']);
+    expect(decision).toMatchObject({ superuser: false, staff: false, denied: false });
   });
 
   it('gives a user with no roles the default groups', () => {
-    expect(new AaaRolesAsGroups({ defaultGroups: ['netbox-users'], privLvlGroupTemplate: 'tacacs-priv-{n}' }, silentLogger).map(new AttributeBag()).groups).toEqual(['netbox-users']);
+    expect(mapperFor({ DEFAULT_GROUPS: 'netbox-users' }).map(new AttributeBag()).groups).toEqual(['netbox-users']);
   });
 
   it('drops names NetBox cannot store as a group', () => {
-    expect(new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: undefined }, silentLogger).map(bag([['Class', 'g'.repeat(151)]])).groups).toEqual([]);
+    expect(mapperFor({ PRIV_LVL_GROUP_TEMPLATE: 'none' }).map(bag([['Class', 'g'.repeat(151)]])).groups).toEqual([]);
   });
 
   it('reads the TACACS+ authorization arguments deployments send', () => {
-    const mapper = new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: 'tacacs-priv-{n}' }, silentLogger);
-    const decision = mapper.map(
+    const decision = mapperFor({}).map(
       bag([
         ['priv-lvl', '15'],
         ['shell:roles', '"netbox-admin netbox-ops"'],
@@ -65,18 +63,32 @@ describe('AaaRolesAsGroups', () => {
   });
 
   it('maps priv-lvl only through the template, and only real levels', () => {
-    const none = new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: undefined }, silentLogger);
-    expect(none.map(bag([['priv-lvl', '15']])).groups).toEqual([]);
-    const levels = new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: 'netbox-priv{n}' }, silentLogger);
+    expect(mapperFor({ PRIV_LVL_GROUP_TEMPLATE: 'none' }).map(bag([['priv-lvl', '15']])).groups).toEqual([]);
+    const levels = mapperFor({ PRIV_LVL_GROUP_TEMPLATE: 'netbox-priv{n}' });
     expect(levels.map(bag([['priv-lvl', '01'], ['priv-lvl', '16'], ['priv-lvl', 'x']])).groups).toEqual(['netbox-priv1']);
   });
 
   it('reads every TACACS+ argument the client accepts as mandatory, and the client accepts every one it reads', () => {
-    expect([...HANDLED_MANDATORY_ARGUMENTS].sort()).toEqual(['cmd', 'service', ...TACACS_ROLE_ARGUMENTS].sort());
-    const mapper = new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: 'p{n}' }, silentLogger);
-    for (const name of TACACS_ROLE_ARGUMENTS) {
+    const { rules } = roleConfig({ PRIV_LVL_GROUP_TEMPLATE: 'p{n}' });
+    const tacacsArguments = HANDLED_MANDATORY_ARGUMENTS.filter((name) => name !== 'service' && name !== 'cmd');
+    // Class is RADIUS's; no TACACS+ server sends it.
+    expect([...tacacsArguments].sort()).toEqual(rules.attributes.filter((name) => name !== 'class').sort());
+    const mapper = mapperFor({ PRIV_LVL_GROUP_TEMPLATE: 'p{n}' });
+    for (const name of tacacsArguments) {
       const value = name === 'priv-lvl' ? '3' : name === 'cisco-av-pair' ? 'shell:roles=x' : 'x';
       expect(mapper.map(bag([[name, value]])).groups, name).not.toEqual([]);
     }
+  });
+
+  it('stays what AaaRolesAsGroups gives until the composition root takes createRoleMapper', () => {
+    const attributes = bag([
+      ['Class', 'netbox-admin'],
+      ['Class', 'CACS:1'],
+      ['Cisco-AVPair', 'shell:roles="a b"'],
+      ['priv-lvl', '7'],
+    ]);
+    const legacy = new AaaRolesAsGroups({ defaultGroups: ['netbox-users'], privLvlGroupTemplate: 'tacacs-priv-{n}' }, silentLogger);
+    expect(legacy.map(attributes)).toEqual(mapperFor({ DEFAULT_GROUPS: 'netbox-users' }).map(attributes));
+    expect(new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: undefined }, silentLogger).map(attributes).groups).toEqual(['netbox-admin', 'a', 'b']);
   });
 });
