@@ -15,14 +15,15 @@ import {
   stringList,
   text,
 } from './fields.js';
-import { compareText, randomAlnum, type DoubleGroup, type DoubleToken, type DoubleUser } from './state.js';
+import type { DoubleObjectType } from './object-types.js';
+import { compareText, randomAlnum, type DoubleGroup, type DoublePermission, type DoubleToken, type DoubleUser } from './state.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 1000;
-const FULL_VERSION = { '4.4': '4.4.10', '4.6.0': '4.6.0', '4.6.8': '4.6.8' } as const;
+const FULL_VERSION = { '4.3': '4.3.7', '4.4': '4.4.10', '4.6.0': '4.6.0', '4.6.8': '4.6.8' } as const;
+const API_VERSION = { '4.3': '4.3', '4.4': '4.4', '4.6.0': '4.6', '4.6.8': '4.6' } as const;
 
-type Resource = 'root' | 'status' | 'authentication-check' | 'users' | 'groups' | 'tokens';
+type Resource = 'root' | 'status' | 'authentication-check' | 'users' | 'groups' | 'permissions' | 'tokens' | 'object-types';
 
 interface Route {
   readonly resource: Resource;
@@ -111,31 +112,35 @@ function authenticate(context: RequestContext, req: Request): Caller | string {
   return result.kind === 'fail' ? result.detail : 'Authentication credentials were not provided.';
 }
 
-function hasPermission(caller: Caller, method: string, permission: string): boolean {
+function hasPermission(context: RequestContext, caller: Caller, method: string, permission: string): boolean {
   // TokenPermissions: a read-only token cannot write whatever its user may do.
   if (caller.token && !caller.token.writeEnabled && !SAFE_METHODS.has(method)) return false;
-  return caller.user.isSuperuser || caller.user.permissions.has(permission);
+  return context.state.hasPerm(caller.user, permission);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Routing
 
-function resolve(path: string, modern: boolean): Route | undefined {
+function resolve(path: string, state: RequestContext['state']): Route | undefined {
   if (path === '/api/') return { resource: 'root', id: undefined };
   if (path === '/api/status/') return { resource: 'status', id: undefined };
-  if (path === '/api/authentication-check/' && modern) return { resource: 'authentication-check', id: undefined };
-  const match = /^\/api\/users\/(users|groups|tokens)\/(?:(\d+)\/)?$/.exec(path);
-  if (!match) return undefined;
-  return { resource: match[1] as Resource, id: match[2] === undefined ? undefined : Number(match[2]) };
+  if (path === '/api/authentication-check/' && state.modern) return { resource: 'authentication-check', id: undefined };
+  const users = /^\/api\/users\/(users|groups|permissions|tokens)\/(?:(\d+)\/)?$/.exec(path);
+  if (users) return { resource: users[1] as Resource, id: users[2] === undefined ? undefined : Number(users[2]) };
+  const types = /^\/api\/(extras|core)\/object-types\/(?:(\d+)\/)?$/.exec(path);
+  if (types && state.objectTypesPaths.some((app) => app === types[1])) {
+    return { resource: 'object-types', id: types[2] === undefined ? undefined : Number(types[2]) };
+  }
+  return undefined;
 }
 
 export function handleApi(context: RequestContext, req: Request, res: Response): void {
   const { state } = context;
   const path = context.url.pathname;
-  res.setHeader('API-Version', state.version === '4.4' ? '4.4' : '4.6');
-  const route = resolve(path, state.modern);
+  res.setHeader('API-Version', API_VERSION[state.version]);
+  const route = resolve(path, state);
   if (!route) {
-    if (!path.endsWith('/') && resolve(`${path}/`, state.modern)) {
+    if (!path.endsWith('/') && resolve(`${path}/`, state)) {
       // Django's APPEND_SLASH redirects; NetBox 4.5+ answers 404 to unsafe methods instead of a redirect that
       // would silently turn a POST into a GET.
       if (SAFE_METHODS.has(req.method) || !state.modern) {
@@ -163,8 +168,12 @@ export function handleApi(context: RequestContext, req: Request, res: Response):
       return route.id === undefined ? api.users() : api.user(route.id);
     case 'groups':
       return route.id === undefined ? api.groups() : api.group(route.id);
+    case 'permissions':
+      return route.id === undefined ? api.permissions() : api.permission(route.id);
     case 'tokens':
       return route.id === undefined ? api.tokens() : api.token(route.id);
+    case 'object-types':
+      return route.id === undefined ? api.objectTypes() : api.objectTypeById(route.id);
   }
 }
 
@@ -180,6 +189,18 @@ interface UserData {
   isActive?: boolean;
   isStaff?: boolean;
   groupIds?: number[];
+  permissionIds?: number[];
+}
+
+interface PermissionData {
+  name?: string;
+  description?: string;
+  enabled?: boolean;
+  objectTypes?: string[];
+  actions?: string[];
+  constraints?: unknown;
+  groupIds?: number[];
+  userIds?: number[];
 }
 
 class Api {
@@ -308,8 +329,7 @@ class Api {
     data.isActive = readField(body, 'is_active', false, errors, bool);
     if (!this.state.modern) data.isStaff = readField(body, 'is_staff', false, errors, bool);
     data.groupIds = readField(body, 'groups', false, errors, pkList((id) => this.state.groups.has(id)));
-    // The double has no ObjectPermissions, so any permission ID is unknown.
-    readField(body, 'permissions', false, errors, pkList(() => false));
+    data.permissionIds = readField(body, 'permissions', false, errors, pkList((id) => this.state.permissions.has(id)));
     if (!errors.empty) return this.invalid(errors.map);
 
     if (data.password !== undefined) {
@@ -333,6 +353,13 @@ class Api {
       user.groupIds.clear();
       for (const id of data.groupIds) user.groupIds.add(id);
     }
+    if (data.permissionIds !== undefined) {
+      const wanted = data.permissionIds;
+      for (const permission of this.state.permissions.values()) {
+        if (wanted.includes(permission.id)) permission.userIds.add(user.id);
+        else permission.userIds.delete(user.id);
+      }
+    }
     if (data.password !== undefined) this.state.setPassword(user.id, data.password);
   }
 
@@ -353,7 +380,7 @@ class Api {
       date_joined: user.dateJoined.toISOString(),
       last_login: user.lastLogin?.toISOString() ?? null,
       groups: this.state.groupsOf(user).map((g) => this.groupBrief(g)),
-      permissions: [],
+      permissions: this.permissionsOf((p) => p.userIds.has(user.id)),
     };
   }
 
@@ -387,6 +414,7 @@ class Api {
     const data = this.validateGroup(body, true, undefined);
     if (!data) return;
     const group = this.state.addGroup(data.name ?? '', data.description ?? '');
+    this.applyGroupPermissions(group, data.permissionIds);
     this.res.status(201).json(this.groupJson(group));
   }
 
@@ -408,6 +436,7 @@ class Api {
       if (!data) return;
       if (data.name !== undefined) group.name = data.name;
       if (data.description !== undefined) group.description = data.description;
+      this.applyGroupPermissions(group, data.permissionIds);
       this.res.json(this.groupJson(group));
     }
   }
@@ -421,9 +450,17 @@ class Api {
       return same && same !== current ? new Invalid('group with this name already exists.') : parsed;
     });
     const description = readField(body, 'description', false, errors, text({ maxLength: 200, allowBlank: true }));
-    readField(body, 'permissions', false, errors, pkList(() => false));
+    const permissionIds = readField(body, 'permissions', false, errors, pkList((id) => this.state.permissions.has(id)));
     if (!errors.empty) return this.invalid(errors.map);
-    return { name, description };
+    return { name, description, permissionIds };
+  }
+
+  private applyGroupPermissions(group: DoubleGroup, permissionIds: number[] | undefined): void {
+    if (permissionIds === undefined) return;
+    for (const permission of this.state.permissions.values()) {
+      if (permissionIds.includes(permission.id)) permission.groupIds.add(group.id);
+      else permission.groupIds.delete(group.id);
+    }
   }
 
   private groupJson(group: DoubleGroup): Record<string, unknown> {
@@ -435,7 +472,7 @@ class Api {
       display: group.name,
       name: group.name,
       description: group.description,
-      permissions: [],
+      permissions: this.permissionsOf((p) => p.groupIds.has(group.id)),
       user_count: this.state.userCountOf(group.id),
     };
   }
@@ -448,6 +485,207 @@ class Api {
       display: group.name,
       name: group.name,
       description: group.description,
+    };
+  }
+
+  // ObjectPermissions
+
+  permissions(): void {
+    if (this.method === 'GET') {
+      if (!this.permitted('users.view_objectpermission')) return;
+      const ids = this.intParams('id');
+      const groupIds = ids && this.intParams('group_id');
+      const userIds = groupIds && this.intParams('user_id');
+      if (!ids || !groupIds || !userIds) return;
+      const names = this.params('name');
+      const ie = this.params('name__ie').map((v) => v.toLowerCase());
+      const enabled = this.params('enabled').map((v) => bool(v));
+      const permissions = [...this.state.permissions.values()].filter(
+        (p) =>
+          (ids.length === 0 || ids.includes(p.id)) &&
+          (names.length === 0 || names.includes(p.name)) &&
+          (ie.length === 0 || ie.includes(p.name.toLowerCase())) &&
+          (enabled.length === 0 || enabled.includes(p.enabled)) &&
+          (groupIds.length === 0 || groupIds.some((id) => p.groupIds.has(id))) &&
+          (userIds.length === 0 || userIds.some((id) => p.userIds.has(id))),
+      );
+      // ObjectPermission's Meta.ordering is by name.
+      this.page(permissions.sort((a, b) => compareText(a.name, b.name) || a.id - b.id), (p) => this.permissionJson(p));
+      return;
+    }
+    if (this.method !== 'POST') return this.notAllowed();
+    if (!this.permitted('users.add_objectpermission')) return;
+    const body = this.body();
+    if (!body) return;
+    const data = this.validatePermission(body, true);
+    if (!data) return;
+    const permission = this.state.insertPermission(data.name ?? '');
+    this.applyPermission(permission, { enabled: true, constraints: null, ...data });
+    this.res.status(201).json(this.permissionJson(permission));
+  }
+
+  permission(id: number): void {
+    const permission = { GET: 'view', PATCH: 'change', PUT: 'change', DELETE: 'delete' }[this.method];
+    if (!permission) return this.notAllowed();
+    if (!this.permitted(`users.${permission}_objectpermission`)) return;
+    const found = this.state.permissions.get(id);
+    if (!found) return this.notFound('ObjectPermission');
+    if (this.method === 'GET') {
+      this.res.json(this.permissionJson(found));
+    } else if (this.method === 'DELETE') {
+      this.state.permissions.delete(id);
+      this.res.status(204).end();
+    } else {
+      const body = this.body();
+      if (!body) return;
+      const data = this.validatePermission(body, this.method === 'PUT');
+      if (!data) return;
+      this.applyPermission(found, data);
+      this.res.json(this.permissionJson(found));
+    }
+  }
+
+  /** ObjectPermissionSerializer: ContentTypeField(many=True) for object_types, ArrayField(CharField(30)) for actions. */
+  private validatePermission(body: Record<string, unknown>, full: boolean): PermissionData | undefined {
+    const errors = new FieldErrors();
+    const data: PermissionData = {};
+    data.name = readField(body, 'name', full, errors, text({ maxLength: 100, allowBlank: false }));
+    data.description = readField(body, 'description', false, errors, text({ maxLength: 200, allowBlank: true }));
+    data.enabled = readField(body, 'enabled', false, errors, bool);
+    data.objectTypes = readField(body, 'object_types', full, errors, (value) => this.objectTypeNames(value));
+    data.actions = readField(body, 'actions', full, errors, (value) => {
+      if (!Array.isArray(value)) return new Invalid(`Expected a list of items but got type "${pythonType(value)}".`);
+      const actions: string[] = [];
+      for (const item of value) {
+        const action = text({ maxLength: 30, allowBlank: false })(item);
+        if (action instanceof Invalid) return action;
+        actions.push(action);
+      }
+      return actions;
+    });
+    if ('constraints' in body) data.constraints = body['constraints'];
+    data.groupIds = readField(body, 'groups', false, errors, pkList((id) => this.state.groups.has(id)));
+    data.userIds = readField(body, 'users', false, errors, pkList((id) => this.state.users.has(id)));
+    if (!errors.empty) return this.invalid(errors.map);
+    // ValidatedModelSerializer's full_clean(): the ArrayField is not blank=True.
+    if (data.actions !== undefined && data.actions.length === 0) return this.invalid({ actions: ['This field cannot be blank.'] });
+    return data;
+  }
+
+  /** ContentTypeField: `<app_label>.<model>` naming an existing content type; the first bad item decides the error. */
+  private objectTypeNames(value: unknown): string[] | Invalid {
+    if (!Array.isArray(value)) return new Invalid(`Expected a list of items but got type "${pythonType(value)}".`);
+    const names: string[] = [];
+    for (const item of value) {
+      const parts = typeof item === 'string' ? item.split('.') : [];
+      if (parts.length !== 2) return new Invalid("Invalid value. Specify a content type as '<app_label>.<model_name>'.");
+      if (!this.state.objectType(String(item))) return new Invalid(`Invalid content type: ${String(item)}`);
+      if (!names.includes(String(item))) names.push(String(item));
+    }
+    return names;
+  }
+
+  private applyPermission(permission: DoublePermission, data: PermissionData): void {
+    if (data.name !== undefined) permission.name = data.name;
+    if (data.description !== undefined) permission.description = data.description;
+    if (data.enabled !== undefined) permission.enabled = data.enabled;
+    if (data.actions !== undefined) permission.actions = data.actions;
+    if (data.constraints !== undefined) permission.constraints = data.constraints;
+    const replace = <T>(set: Set<T>, items: T[] | undefined): void => {
+      if (items === undefined) return;
+      set.clear();
+      for (const item of items) set.add(item);
+    };
+    replace(permission.objectTypes, data.objectTypes);
+    replace(permission.groupIds, data.groupIds);
+    replace(permission.userIds, data.userIds);
+  }
+
+  private permissionJson(permission: DoublePermission): Record<string, unknown> {
+    return {
+      ...this.permissionBrief(permission),
+      display_url: `${baseUrl(this.context)}/users/permissions/${permission.id}/`,
+      constraints: permission.constraints,
+      groups: [...permission.groupIds]
+        .map((id) => this.state.groups.get(id))
+        .filter((g): g is DoubleGroup => g !== undefined)
+        .map((g) => this.groupBrief(g)),
+      users: [...permission.userIds]
+        .map((id) => this.state.user(id))
+        .filter((u): u is DoubleUser => u !== undefined)
+        .map((u) => this.userBrief(u)),
+    };
+  }
+
+  private permissionBrief(permission: DoublePermission): Record<string, unknown> {
+    return {
+      id: permission.id,
+      url: `${baseUrl(this.context)}/api/users/permissions/${permission.id}/`,
+      display: permission.name,
+      name: permission.name,
+      description: permission.description,
+      enabled: permission.enabled,
+      object_types: [...permission.objectTypes].sort(),
+      actions: permission.actions,
+    };
+  }
+
+  private permissionsOf(matches: (permission: DoublePermission) => boolean): Record<string, unknown>[] {
+    return [...this.state.permissions.values()].filter(matches).map((p) => this.permissionBrief(p));
+  }
+
+  // Object types: read-only, listed ordered by app_label and model. Any authenticated caller may read them.
+
+  objectTypes(): void {
+    if (this.method !== 'GET') return this.notAllowed();
+    const ids = this.intParams('id');
+    if (!ids) return;
+    const apps = this.params('app_label');
+    const models = this.params('model');
+    const types = this.state.objectTypes.filter(
+      (t) =>
+        (ids.length === 0 || ids.includes(t.id)) &&
+        (apps.length === 0 || apps.includes(t.appLabel)) &&
+        (models.length === 0 || models.includes(t.model)),
+    );
+    this.page([...types], (t) => this.objectTypeJson(t));
+  }
+
+  objectTypeById(id: number): void {
+    if (this.method !== 'GET') return this.notAllowed();
+    const type = this.state.objectTypes.find((t) => t.id === id);
+    if (!type) return this.notFound('ObjectType');
+    this.res.json(this.objectTypeJson(type));
+  }
+
+  /** 4.0–4.3: extras' ObjectTypeSerializer. 4.4+: core's (also behind 4.4's extras alias), with `public`. */
+  private objectTypeJson(type: DoubleObjectType): Record<string, unknown> {
+    const base = baseUrl(this.context);
+    const display = `${type.appLabel} | ${type.model}`;
+    if (this.state.version === '4.3') {
+      return {
+        id: type.id,
+        url: `${base}/api/extras/object-types/${type.id}/`,
+        display_url: `${base}/extras/object-types/${type.id}/`,
+        display,
+        app_label: type.appLabel,
+        model: type.model,
+      };
+    }
+    return {
+      id: type.id,
+      url: `${base}/api/core/object-types/${type.id}/`,
+      display,
+      app_label: type.appLabel,
+      app_name: type.appLabel,
+      model: type.model,
+      model_name: type.model,
+      model_name_plural: `${type.model}s`,
+      public: type.public,
+      features: [],
+      is_plugin_model: false,
+      rest_api_endpoint: type.public ? `/api/${type.appLabel}/${type.model}s/` : null,
+      description: null,
     };
   }
 
@@ -522,7 +760,7 @@ class Api {
     const writeEnabled = readField(body, 'write_enabled', false, errors, bool);
     const allowedIps = readField(body, 'allowed_ips', false, errors, stringList);
     if (!errors.empty || !user) return void this.invalid(errors.map);
-    if (user !== this.caller.user && !this.caller.user.isSuperuser && !this.caller.user.permissions.has('users.grant_token')) {
+    if (user !== this.caller.user && !this.state.hasPerm(this.caller.user, 'users.grant_token')) {
       this.res.status(403).json({ detail: 'This user does not have permission to create tokens for other users.' });
       return;
     }
@@ -589,7 +827,7 @@ class Api {
   // Plumbing
 
   private permitted(permission: string): boolean {
-    if (hasPermission(this.caller, this.req.method, permission)) return true;
+    if (hasPermission(this.context, this.caller, this.req.method, permission)) return true;
     this.res.status(403).json({ detail: 'You do not have permission to perform this action.' });
     return false;
   }
@@ -655,7 +893,8 @@ class Api {
   private page<T>(items: T[], render: (item: T) => unknown): void {
     const search = this.context.url.searchParams;
     const requested = Number(search.get('limit') ?? PAGE_SIZE);
-    const limit = !Number.isInteger(requested) || requested < 0 ? PAGE_SIZE : requested === 0 ? MAX_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
+    const max = this.state.maxPageSize;
+    const limit = !Number.isInteger(requested) || requested < 0 ? PAGE_SIZE : requested === 0 ? max : Math.min(requested, max);
     const requestedOffset = Number(search.get('offset') ?? 0);
     const offset = Number.isInteger(requestedOffset) && requestedOffset > 0 ? requestedOffset : 0;
     const link = (newOffset: number): string => {

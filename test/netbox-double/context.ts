@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { isCsrfSecret, maskCsrfSecret, newCsrfSecret } from './csrf.js';
-import type { DoubleSession, DoubleState, DoubleUser } from './state.js';
+import type { DoubleSession, DoubleState, DoubleUser, RemoteAuthOptions } from './state.js';
 
 const SESSION_COOKIE = 'sessionid';
 const CSRF_COOKIE = 'csrftoken';
@@ -134,7 +134,8 @@ export function logOut(context: RequestContext, res: Response): void {
 
 /**
  * NetBox's RemoteUserMiddleware (force_logout_if_no_header = False): a header naming someone other than the session's
- * user logs the session out and the named user in; no header leaves any existing session alone.
+ * user logs the session out and the named user in; no header leaves any existing session alone. Groups, superuser
+ * and staff are synced only then, when a session starts, never on later requests of the same session.
  */
 export function applyRemoteUser(context: RequestContext, req: Request, res: Response): void {
   const { remoteAuth } = context.state;
@@ -146,8 +147,58 @@ export function applyRemoteUser(context: RequestContext, req: Request, res: Resp
     logOut(context, res);
   }
   if (username === '') return;
-  // RemoteUserBackend looks up (get_or_create) by exact username, not ignoring case.
-  let user = context.state.userByExactName(username);
-  if (!user && remoteAuth.autoCreateUser) user = context.state.insertUser(username);
-  if (user?.isActive) logIn(context, res, user, 'remote-user');
+  const user = remoteUserBackend(context.state, username, remoteGroups(req, remoteAuth));
+  if (!user) return;
+  // The middleware copies the profile headers (REMOTE_AUTH_USER_FIRST_NAME etc., on by default) when present.
+  const firstName = header(req, 'remote-user-first-name');
+  const lastName = header(req, 'remote-user-last-name');
+  const email = header(req, 'remote-user-email');
+  if (firstName !== undefined) user.firstName = firstName;
+  if (lastName !== undefined) user.lastName = lastName;
+  if (email !== undefined) user.email = email;
+  logIn(context, res, user, 'remote-user');
+}
+
+/** RemoteUserMiddleware._get_groups(): the header split on the separator, nothing trimmed; absent or empty is []. */
+function remoteGroups(req: Request, remoteAuth: RemoteAuthOptions): string[] {
+  const value = header(req, remoteAuth.groupHeader);
+  return value ? value.split(remoteAuth.groupSeparator) : [];
+}
+
+/** NetBox's RemoteUserBackend.authenticate(): the user to log in, or undefined. */
+function remoteUserBackend(state: DoubleState, username: string, groups: readonly string[]): DoubleUser | undefined {
+  const { remoteAuth } = state;
+  // get_or_create / get_by_natural_key: the exact username, not ignoring case.
+  let user = state.userByExactName(username);
+  if (!user && remoteAuth.autoCreateUser) {
+    user = state.insertUser(username);
+    // configure_user(): default groups (existing ones only) when group sync is off.
+    if (!remoteAuth.groupSyncEnabled) {
+      for (const name of remoteAuth.defaultGroups) {
+        const group = state.groupByName(name);
+        if (group) user.groupIds.add(group.id);
+      }
+    }
+  }
+  if (!user?.isActive) return undefined;
+  if (remoteAuth.groupSyncEnabled) configureGroups(state, user, groups);
+  return user;
+}
+
+/**
+ * RemoteUserBackend.configure_groups(): the groups become exactly the header's (missing ones created only with
+ * REMOTE_AUTH_AUTO_CREATE_GROUPS, else skipped), then is_superuser and (up to 4.4) is_staff follow the groups.
+ */
+function configureGroups(state: DoubleState, user: DoubleUser, names: readonly string[]): void {
+  const { remoteAuth } = state;
+  user.groupIds.clear();
+  for (const name of names) {
+    const group = state.groupByName(name) ?? (remoteAuth.autoCreateGroups ? state.addGroup(name) : undefined);
+    if (group) user.groupIds.add(group.id);
+  }
+  const groups = state.groupNamesOf(user);
+  user.isSuperuser = remoteAuth.superusers.includes(user.username) || groups.some((g) => remoteAuth.superuserGroups.includes(g));
+  if (!state.modern) {
+    user.isStaff = remoteAuth.staffUsers.includes(user.username) || groups.some((g) => remoteAuth.staffGroups.includes(g));
+  }
 }

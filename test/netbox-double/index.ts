@@ -3,18 +3,21 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { handleApi } from './api.js';
 import { applyRemoteUser, createContext, redirect } from './context.js';
-import { DoubleState, type NetboxVersion, type RemoteAuthOptions } from './state.js';
+import { DoubleState, type NetboxVersion, type RecordedRequest, type RemoteAuthOptions } from './state.js';
 import { handleLogin, handleLogout, handleMedia, handlePage, handleStatic } from './web.js';
 
 export { DoubleState, SERVICE_USERNAME } from './state.js';
+export { OBJECT_TYPES, objectTypeName, type DoubleObjectType } from './object-types.js';
 export type {
   DoubleGroup,
+  DoublePermission,
   DoubleSession,
   DoubleToken,
   DoubleUser,
   FailureMode,
   IssuedToken,
   NetboxVersion,
+  NewPermission,
   NewToken,
   NewUser,
   RecordedRequest,
@@ -24,8 +27,10 @@ export type {
 export interface NetboxDoubleOptions {
   /** Default '4.6.8'. */
   readonly version?: NetboxVersion;
-  /** NetBox's REMOTE_AUTH_* settings; off by default, like NetBox. Header defaults to 'Remote-User'. */
-  readonly remoteAuth?: { readonly enabled: boolean; readonly header?: string; readonly autoCreateUser?: boolean };
+  /** NetBox's REMOTE_AUTH_* settings; off by default, like NetBox, and with NetBox's defaults. */
+  readonly remoteAuth?: { readonly enabled: boolean } & Partial<Omit<RemoteAuthOptions, 'enabled'>>;
+  /** NetBox's MAX_PAGE_SIZE; default 1000. */
+  readonly maxPageSize?: number;
   readonly host?: '127.0.0.1';
   /** Default 0: any free port. */
   readonly port?: number;
@@ -46,17 +51,30 @@ const BODY_LIMIT = '30mb';
 /** Starts a fake NetBox on loopback. See README.md beside this file for what it does and its test-only endpoints. */
 export async function startNetboxDouble(options: NetboxDoubleOptions = {}): Promise<NetboxDouble> {
   const remoteAuth: RemoteAuthOptions = {
-    enabled: options.remoteAuth?.enabled ?? false,
-    header: options.remoteAuth?.header ?? 'Remote-User',
-    autoCreateUser: options.remoteAuth?.autoCreateUser ?? false,
+    enabled: false,
+    header: 'Remote-User',
+    autoCreateUser: false,
+    autoCreateGroups: false,
+    groupSyncEnabled: false,
+    groupHeader: 'Remote-User-Group',
+    groupSeparator: '|',
+    superuserGroups: [],
+    superusers: [],
+    staffGroups: [],
+    staffUsers: [],
+    defaultGroups: [],
+    ...options.remoteAuth,
   };
-  const state = new DoubleState(options.version ?? '4.6.8', remoteAuth);
+  const state = new DoubleState(options.version ?? '4.6.8', remoteAuth, options.maxPageSize);
   const app = express();
+  const recordedOf = new WeakMap<Request, RecordedRequest>();
   app.disable('x-powered-by');
   app.disable('etag');
 
   app.use((req: Request, res: Response, next: NextFunction) => {
-    state.requests.push({ method: req.method, path: req.originalUrl, headers: { ...req.headers }, at: new Date() });
+    const recorded: RecordedRequest = { method: req.method, path: req.originalUrl, headers: { ...req.headers }, at: new Date() };
+    state.requests.push(recorded);
+    recordedOf.set(req, recorded);
     res.setHeader('X-Request-ID', randomUUID());
     if (state.failure === 'unavailable') return void res.status(503).type('html').send('<h1>503 Service Unavailable</h1>');
     // Never answered: the socket is destroyed when the double closes.
@@ -66,6 +84,11 @@ export async function startNetboxDouble(options: NetboxDoubleOptions = {}): Prom
 
   app.use('/__double__', testEndpoints());
   app.use(express.raw({ type: () => true, limit: BODY_LIMIT }));
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    const recorded = recordedOf.get(req);
+    if (recorded && Buffer.isBuffer(req.body) && req.body.length > 0) recorded.body = req.body.toString('utf8');
+    next();
+  });
 
   app.use((req: Request, res: Response) => {
     const context = createContext(state, req, res);

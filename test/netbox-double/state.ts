@@ -1,13 +1,30 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { OBJECT_TYPES, objectTypeName, type DoubleObjectType } from './object-types.js';
 
-/** The NetBox releases whose differences matter to the gateway (see /work/shared/netbox/README.md). */
-export type NetboxVersion = '4.4' | '4.6.0' | '4.6.8';
+/**
+ * The NetBox releases whose differences matter to the gateway (see /work/shared/netbox/README.md). '4.3' plays
+ * 4.0–4.3 where they differ from 4.4: object types only at /api/extras/object-types/.
+ */
+export type NetboxVersion = '4.3' | '4.4' | '4.6.0' | '4.6.8';
 
+/** NetBox's REMOTE_AUTH_* settings, with header names as HTTP headers ('HTTP_REMOTE_USER' is `Remote-User`). */
 export interface RemoteAuthOptions {
   readonly enabled: boolean;
-  /** The HTTP header name (NetBox's REMOTE_AUTH_HEADER 'HTTP_REMOTE_USER' is the header `Remote-User`). */
+  /** REMOTE_AUTH_HEADER. */
   readonly header: string;
   readonly autoCreateUser: boolean;
+  readonly autoCreateGroups: boolean;
+  readonly groupSyncEnabled: boolean;
+  /** REMOTE_AUTH_GROUP_HEADER. */
+  readonly groupHeader: string;
+  readonly groupSeparator: string;
+  readonly superuserGroups: readonly string[];
+  readonly superusers: readonly string[];
+  /** REMOTE_AUTH_STAFF_GROUPS / _USERS: NetBox 4.4 and older only. */
+  readonly staffGroups: readonly string[];
+  readonly staffUsers: readonly string[];
+  /** Given to users it creates, when group sync is off. */
+  readonly defaultGroups: readonly string[];
 }
 
 export interface DoubleUser {
@@ -39,6 +56,32 @@ export interface DoubleGroup {
   readonly id: number;
   name: string;
   description: string;
+}
+
+/** NetBox's ObjectPermission. */
+export interface DoublePermission {
+  readonly id: number;
+  name: string;
+  description: string;
+  enabled: boolean;
+  /** `app_label.model` names. */
+  readonly objectTypes: Set<string>;
+  actions: string[];
+  constraints: unknown;
+  readonly groupIds: Set<number>;
+  readonly userIds: Set<number>;
+}
+
+export interface NewPermission {
+  readonly name: string;
+  readonly description?: string;
+  readonly enabled?: boolean;
+  readonly objectTypes: readonly string[];
+  readonly actions: readonly string[];
+  readonly constraints?: unknown;
+  /** Group names; missing groups are created. */
+  readonly groups?: readonly string[];
+  readonly userIds?: readonly number[];
 }
 
 export interface DoubleToken {
@@ -73,6 +116,8 @@ export interface RecordedRequest {
   /** Lower-cased header names, as Node received them (repeated headers joined by Node's rules). */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly at: Date;
+  /** The body as UTF-8 text, once read (not for the test-only endpoints, which stream it). */
+  body?: string;
 }
 
 /**
@@ -132,6 +177,8 @@ export const SERVICE_USERNAME = 'gateway-service';
 export class DoubleState {
   readonly users = new Map<number, DoubleUser>();
   readonly groups = new Map<number, DoubleGroup>();
+  readonly permissions = new Map<number, DoublePermission>();
+  readonly objectTypes: readonly DoubleObjectType[] = OBJECT_TYPES;
   readonly tokens = new Map<number, DoubleToken>();
   readonly sessions = new Map<string, DoubleSession>();
   readonly requests: RecordedRequest[] = [];
@@ -140,12 +187,15 @@ export class DoubleState {
   private failureMode: FailureMode = 'none';
   private nextUserId = 1;
   private nextGroupId = 1;
+  private nextPermissionId = 1;
   private nextTokenId = 1;
   private readonly pepper = randomBytes(32);
 
   constructor(
     readonly version: NetboxVersion,
     readonly remoteAuth: RemoteAuthOptions,
+    /** NetBox's MAX_PAGE_SIZE: the most a list answers with, whatever `limit` asks for. */
+    readonly maxPageSize = 1000,
   ) {}
 
   get failure(): FailureMode {
@@ -158,7 +208,13 @@ export class DoubleState {
 
   /** 4.5+ behaviours (v2 tokens, 404 for unsafe methods without trailing slash, no is_staff). */
   get modern(): boolean {
-    return this.version !== '4.4';
+    return this.version !== '4.3' && this.version !== '4.4';
+  }
+
+  /** The object types endpoints this release has, under /api/: extras (up to 4.4), core (from 4.4). */
+  get objectTypesPaths(): ReadonlyArray<'extras' | 'core'> {
+    if (this.version === '4.3') return ['extras'];
+    return this.version === '4.4' ? ['extras', 'core'] : ['core'];
   }
 
   clearRequests(): void {
@@ -214,6 +270,7 @@ export class DoubleState {
     this.users.delete(id);
     for (const [key, session] of this.sessions) if (session.userId === id) this.sessions.delete(key);
     for (const [tid, token] of this.tokens) if (token.userId === id) this.tokens.delete(tid);
+    for (const permission of this.permissions.values()) permission.userIds.delete(id);
   }
 
   user(id: number): DoubleUser | undefined {
@@ -274,6 +331,63 @@ export class DoubleState {
   deleteGroup(id: number): void {
     this.groups.delete(id);
     for (const user of this.users.values()) user.groupIds.delete(id);
+    for (const permission of this.permissions.values()) permission.groupIds.delete(id);
+  }
+
+  // Object types and ObjectPermissions
+
+  objectType(name: string): DoubleObjectType | undefined {
+    return this.objectTypes.find((type) => objectTypeName(type) === name);
+  }
+
+  /** Like creating one in NetBox's UI: bypasses REST validation, creates missing groups. */
+  addPermission(input: NewPermission): DoublePermission {
+    for (const name of input.objectTypes) if (!this.objectType(name)) throw new Error(`double: no object type ${name}`);
+    const permission = this.insertPermission(input.name);
+    permission.description = input.description ?? '';
+    permission.enabled = input.enabled ?? true;
+    for (const name of input.objectTypes) permission.objectTypes.add(name);
+    permission.actions = [...input.actions];
+    permission.constraints = input.constraints ?? null;
+    for (const name of input.groups ?? []) permission.groupIds.add((this.groupByName(name) ?? this.addGroup(name)).id);
+    for (const id of input.userIds ?? []) permission.userIds.add(this.mustUser(id).id);
+    return permission;
+  }
+
+  insertPermission(name: string): DoublePermission {
+    const permission: DoublePermission = {
+      id: this.nextPermissionId++,
+      name,
+      description: '',
+      enabled: true,
+      objectTypes: new Set(),
+      actions: [],
+      constraints: null,
+      groupIds: new Set(),
+      userIds: new Set(),
+    };
+    this.permissions.set(permission.id, permission);
+    return permission;
+  }
+
+  /** Names are not unique in NetBox. */
+  permissionsNamed(name: string): DoublePermission[] {
+    return [...this.permissions.values()].filter((p) => p.name === name);
+  }
+
+  /** NetBox's ObjectPermissionBackend.has_perm() without constraints: superuser, or a permission naming it. */
+  hasPerm(user: DoubleUser, permission: string): boolean {
+    if (!user.isActive) return false;
+    if (user.isSuperuser || user.permissions.has(permission)) return true;
+    return [...this.permissions.values()].some(
+      (p) =>
+        p.enabled &&
+        (p.userIds.has(user.id) || [...p.groupIds].some((id) => user.groupIds.has(id))) &&
+        [...p.objectTypes].some((type) => {
+          const [app, model] = type.split('.');
+          return p.actions.some((action) => `${app}.${action}_${model}` === permission);
+        }),
+    );
   }
 
   userCountOf(groupId: number): number {
