@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { NetboxUnavailable } from './types.js';
+import { NetboxVersion } from './version.js';
 
 export interface NetboxClientOptions {
   /** NetBox's address, BASE_PATH included (e.g. `https://netbox.example.com/` or `http://netbox:8080/netbox/`). */
@@ -23,8 +24,53 @@ export interface NetboxApiUser {
   readonly lastName: string;
   readonly email: string;
   readonly isActive: boolean;
+  /** Undefined on NetBox 4.5+, which has no such flag. */
+  readonly isStaff: boolean | undefined;
   readonly groups: readonly NetboxApiGroup[];
 }
+
+/** One entry of NetBox's object types list. */
+export interface NetboxObjectType {
+  /** `app_label.model`, the form ObjectPermission.object_types takes. */
+  readonly name: string;
+  readonly appLabel: string;
+  readonly model: string;
+  /** Whether NetBox counts the model as part of its public data model; undefined before 4.4, which does not say. */
+  readonly public: boolean | undefined;
+}
+
+export interface NetboxApiPermission {
+  readonly id: number;
+  readonly name: string;
+  readonly description: string;
+  readonly enabled: boolean;
+  /** `app_label.model` names. */
+  readonly objectTypes: readonly string[];
+  readonly actions: readonly string[];
+  /** Whatever JSON NetBox holds; null when the permission applies to every object of its types. */
+  readonly constraints: unknown;
+  readonly groupIds: readonly number[];
+  readonly userIds: readonly number[];
+}
+
+/** Fields of an ObjectPermission write; absent fields are not sent. */
+export interface PermissionChanges {
+  readonly name?: string;
+  readonly description?: string;
+  readonly enabled?: boolean;
+  readonly objectTypes?: readonly string[];
+  readonly actions?: readonly string[];
+  /** Only ever cleared: the gateway's permission applies to every object. */
+  readonly constraints?: null;
+  readonly groupIds?: readonly number[];
+  readonly userIds?: readonly number[];
+}
+
+export type NewPermissionFields = PermissionChanges & {
+  readonly name: string;
+  readonly objectTypes: readonly string[];
+  readonly actions: readonly string[];
+};
 
 /** Fields of a user write; absent fields are not sent (a PATCH leaves them alone). */
 export interface UserChanges {
@@ -34,6 +80,8 @@ export interface UserChanges {
   readonly lastName?: string;
   readonly email?: string;
   readonly isActive?: boolean;
+  /** NetBox 4.4 and older only; 4.5+ has no such field. */
+  readonly isStaff?: boolean;
   readonly groupIds?: readonly number[];
 }
 
@@ -58,6 +106,7 @@ export class NetboxValidationError extends NetboxUnavailable {
   /**
    * A uniqueness refusal: "A user with that username already exists." (exact, on `username`), "A user with this
    * username already exists." (differs in case, on `__all__`), "group with this name already exists." (on `name`).
+   * Errors not tied to one field come as `non_field_errors` up to 4.6 and as `__all__` from 4.7; both are read.
    */
   get alreadyExists(): boolean {
     return ['username', 'name', '__all__', 'non_field_errors'].some((field) =>
@@ -76,12 +125,18 @@ const PAGE_LIMIT = 1000;
 // Keeps the query string well below any proxy's URL limit, however many groups a user has.
 const NAMES_PER_QUERY = 40;
 
-/** The slice of NetBox's REST API the gateway uses, with the service token. */
+/**
+ * The slice of NetBox's REST API the gateway uses, with the service token. It knows which NetBox release it talks
+ * to: read once, and read again after NetBox failed to answer (an outage is when NetBox gets upgraded).
+ */
 export class NetboxClient {
   readonly #apiBase: URL;
   readonly #authorization: string;
   readonly #timeoutMs: number;
   readonly #logger: Logger;
+  #version: Promise<NetboxVersion> | undefined;
+  #lastVersion: NetboxVersion | undefined;
+  #outage = false;
 
   constructor(options: NetboxClientOptions) {
     if (options.token === '' || /\s/.test(options.token)) {
@@ -94,11 +149,40 @@ export class NetboxClient {
     this.#logger = options.logger;
   }
 
-  /** `netbox-version` from /api/status/ (also proves the token works). */
+  /** `netbox-version` from /api/status/, asked now (also proves the token works); remembered for version(). */
   async netboxVersion(): Promise<string> {
+    const version = await this.#readVersion();
+    this.#version = Promise.resolve(version);
+    return version.text;
+  }
+
+  /** The release NetBox runs: asked once, and again after NetBox failed to answer. */
+  version(): Promise<NetboxVersion> {
+    if (!this.#version) {
+      const reading = this.#readVersion();
+      this.#version = reading;
+      reading.catch(() => {
+        if (this.#version === reading) this.#version = undefined;
+      });
+    }
+    return this.#version;
+  }
+
+  async #readVersion(): Promise<NetboxVersion> {
     const status = await this.#request('GET', 'status/');
-    const version = isRecord(status) ? status['netbox-version'] : undefined;
-    if (typeof version !== 'string') throw new NetboxUnavailable('NetBox GET /api/status/ has no netbox-version');
+    const text = isRecord(status) ? status['netbox-version'] : undefined;
+    const version = typeof text === 'string' ? NetboxVersion.parse(text) : undefined;
+    if (!version) throw new NetboxUnavailable(`NetBox GET /api/status/ has no usable netbox-version (${JSON.stringify(text)})`);
+    const previous = this.#lastVersion;
+    if (this.#outage) this.#logger.info({ version: version.text }, 'NetBox answers again');
+    if (previous && previous.compare(version) !== 0) {
+      this.#logger.warn({ previous: previous.text, version: version.text }, 'NetBox now runs another release; adapting to it');
+    }
+    if (!version.supported && previous?.text !== version.text) {
+      this.#logger.warn({ version: version.text }, 'NetBox release outside 4.0–4.7, which the gateway was written for; using the nearest behaviour');
+    }
+    this.#outage = false;
+    this.#lastVersion = version;
     return version;
   }
 
@@ -134,6 +218,35 @@ export class NetboxClient {
 
   async createGroup(name: string): Promise<NetboxApiGroup> {
     return toGroup(await this.#request('POST', 'users/groups/', { name }));
+  }
+
+  /** Every object type NetBox knows, from the endpoint this release has. */
+  async listObjectTypes(): Promise<NetboxObjectType[]> {
+    const version = await this.version();
+    return this.#list(version.objectTypesPath, [], toObjectType);
+  }
+
+  /** ObjectPermissions named exactly `name` (names are not unique in NetBox). */
+  async findPermissions(name: string): Promise<NetboxApiPermission[]> {
+    const found = await this.#list('users/permissions/', [['name', name]], toPermission);
+    return found.filter((permission) => permission.name === name);
+  }
+
+  async createPermission(fields: NewPermissionFields): Promise<NetboxApiPermission> {
+    return toPermission(await this.#request('POST', 'users/permissions/', permissionBody(fields)));
+  }
+
+  async updatePermission(id: number, changes: PermissionChanges): Promise<NetboxApiPermission> {
+    return toPermission(await this.#request('PATCH', `users/permissions/${id}/`, permissionBody(changes)));
+  }
+
+  /** Resolves also when the permission is already gone (another replica deleted it first). */
+  async deletePermission(id: number): Promise<void> {
+    try {
+      await this.#request('DELETE', `users/permissions/${id}/`);
+    } catch (error) {
+      if (!(error instanceof NetboxUnavailable && error.status === 404)) throw error;
+    }
   }
 
   async #list<T>(path: string, filters: ReadonlyArray<readonly [string, string]>, decode: (value: unknown) => T): Promise<T[]> {
@@ -174,8 +287,10 @@ export class NetboxClient {
       status = response.status;
       text = await response.text();
     } catch (error) {
+      this.#noteOutage();
       throw new NetboxUnavailable(`NetBox ${label} failed: ${describeFetchError(error, this.#timeoutMs)}`, undefined, { cause: error });
     }
+    if (status >= 500) this.#noteOutage();
     const parsed = parseJson(text);
     if (status >= 200 && status < 300) {
       if (status === 204) return undefined;
@@ -188,6 +303,12 @@ export class NetboxClient {
       throw error;
     }
     throw new NetboxUnavailable(`NetBox ${label} answered ${status}: ${describeBody(parsed, text)}`, status);
+  }
+
+  /** NetBox may come back as another release (an upgrade is an outage): the next version() asks again. */
+  #noteOutage(): void {
+    this.#outage = true;
+    this.#version = undefined;
   }
 }
 
@@ -207,7 +328,21 @@ function userBody(changes: UserChanges): Record<string, unknown> {
   if (changes.lastName !== undefined) body['last_name'] = changes.lastName;
   if (changes.email !== undefined) body['email'] = changes.email;
   if (changes.isActive !== undefined) body['is_active'] = changes.isActive;
+  if (changes.isStaff !== undefined) body['is_staff'] = changes.isStaff;
   if (changes.groupIds !== undefined) body['groups'] = [...changes.groupIds];
+  return body;
+}
+
+function permissionBody(changes: PermissionChanges): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (changes.name !== undefined) body['name'] = changes.name;
+  if (changes.description !== undefined) body['description'] = changes.description;
+  if (changes.enabled !== undefined) body['enabled'] = changes.enabled;
+  if (changes.objectTypes !== undefined) body['object_types'] = [...changes.objectTypes];
+  if (changes.actions !== undefined) body['actions'] = [...changes.actions];
+  if (changes.constraints !== undefined) body['constraints'] = changes.constraints;
+  if (changes.groupIds !== undefined) body['groups'] = [...changes.groupIds];
+  if (changes.userIds !== undefined) body['users'] = [...changes.userIds];
   return body;
 }
 
@@ -244,7 +379,49 @@ function toUser(value: unknown): NetboxApiUser {
     lastName: textField('last_name'),
     email: textField('email'),
     isActive: value['is_active'] === true,
+    isStaff: typeof value['is_staff'] === 'boolean' ? value['is_staff'] : undefined,
     groups: groups.map(toGroup),
+  };
+}
+
+function toObjectType(value: unknown): NetboxObjectType {
+  if (!isRecord(value) || typeof value['app_label'] !== 'string' || typeof value['model'] !== 'string') throw unexpected('object type');
+  const visibility = value['public'];
+  return {
+    name: `${value['app_label']}.${value['model']}`,
+    appLabel: value['app_label'],
+    model: value['model'],
+    public: typeof visibility === 'boolean' ? visibility : undefined,
+  };
+}
+
+function toPermission(value: unknown): NetboxApiPermission {
+  if (!isRecord(value) || typeof value['id'] !== 'number' || typeof value['name'] !== 'string') throw unexpected('permission');
+  const strings = (name: string): string[] => {
+    const list = value[name];
+    if (!Array.isArray(list) || !list.every((item): item is string => typeof item === 'string')) throw unexpected(`permission (${name})`);
+    return list;
+  };
+  // Groups and users come back as brief objects (IDs on write, objects on read).
+  const ids = (name: string): number[] => {
+    const list = value[name];
+    if (!Array.isArray(list)) throw unexpected(`permission (${name})`);
+    return list.map((item) => {
+      const id = isRecord(item) ? item['id'] : item;
+      if (typeof id !== 'number') throw unexpected(`permission (${name})`);
+      return id;
+    });
+  };
+  return {
+    id: value['id'],
+    name: value['name'],
+    description: typeof value['description'] === 'string' ? value['description'] : '',
+    enabled: value['enabled'] === true,
+    objectTypes: strings('object_types'),
+    actions: strings('actions'),
+    constraints: value['constraints'] ?? null,
+    groupIds: ids('groups'),
+    userIds: ids('users'),
   };
 }
 
