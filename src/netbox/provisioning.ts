@@ -1,78 +1,122 @@
 import type { Logger } from '../log.js';
 import { NetboxValidationError, type NetboxApiGroup, type NetboxApiUser, type NetboxClient, type UserChanges } from './client.js';
+import { ensureGroups } from './groups.js';
 import { KeyedLock } from './keyed-lock.js';
+import { SuperuserPermission } from './superuser-permission.js';
 import {
   NetboxUnavailable,
   UserNotAllowed,
+  type GroupSyncMode,
   type NetboxUser,
   type ProvisionRequest,
   type Provisioner,
   type UserProfile,
 } from './types.js';
+import type { NetboxVersion } from './version.js';
 
 export interface RestProvisionerOptions {
   readonly client: NetboxClient;
   /** Create users NetBox does not know yet; when false such a login fails with UserNotAllowed. */
   readonly autoCreateUser: boolean;
-  /** True: the user's groups become exactly the wanted ones. False: wanted groups are added, none removed. */
-  readonly groupSync: boolean;
+  /** How the user's existing groups meet the wanted ones (see GroupSyncMode). */
+  readonly syncMode: GroupSyncMode;
+  /** Whether the role rules or defaults can produce `group`; in `managed` mode only such groups are removed. */
+  readonly manages: (group: string) => boolean;
+  /** SUPERUSER_GROUPS: what the gateway-managed superuser ObjectPermission is bound to. */
+  readonly superuserGroups: readonly string[];
+  /** Password mode with superuser groups: keep the superuser ObjectPermission in place (see superuser-permission.ts). */
+  readonly grantSuperuserPermission: boolean;
+  /** How long one check of that permission holds before a superuser's login checks again. Default 5 minutes. */
+  readonly superuserPermissionCheckIntervalMs?: number;
+  /**
+   * Staff groups are configured: `is_staff` follows ProvisionRequest.staff on NetBox 4.4 and older (only ever
+   * raised in `add` mode). When false the gateway never touches `is_staff`.
+   */
+  readonly manageStaff: boolean;
   /** The gateway-managed password, set only when the gateway creates the user. */
   readonly passwordFor: (username: string) => string;
   readonly logger: Logger;
 }
 
 const PROFILE_FIELDS = ['first_name', 'last_name', 'email'];
+const DEFAULT_PERMISSION_CHECK_INTERVAL_MS = 5 * 60_000;
 
 /** Brings a NetBox user and its groups in line with what the AAA server said, over NetBox's REST API. */
 export class RestProvisioner implements Provisioner {
   // Concurrent logins of one user inside this process queue up here; other replicas are handled by treating
   // NetBox's "already exists" answers as "someone else just did it".
   readonly #lock = new KeyedLock();
+  readonly #superuserPermission: SuperuserPermission | undefined;
+  #warnedStaffIgnored = false;
 
-  constructor(private readonly options: RestProvisionerOptions) {}
+  constructor(private readonly options: RestProvisionerOptions) {
+    this.#superuserPermission = options.grantSuperuserPermission
+      ? new SuperuserPermission({
+          client: options.client,
+          groups: options.superuserGroups,
+          checkIntervalMs: options.superuserPermissionCheckIntervalMs ?? DEFAULT_PERMISSION_CHECK_INTERVAL_MS,
+          logger: options.logger,
+        })
+      : undefined;
+  }
 
   provision(request: ProvisionRequest): Promise<NetboxUser> {
     return this.#lock.run(request.username.toLowerCase(), () => this.#provision(request));
   }
 
   async #provision(request: ProvisionRequest): Promise<NetboxUser> {
-    const groups = await this.#ensureGroups([...new Set(request.groups)]);
+    const version = await this.options.client.version();
+    const isStaff = this.#staffFlag(request, version);
+    const groups = await ensureGroups(this.options.client, [...new Set(request.groups)], this.options.logger);
+    const user = await this.#createOrUpdate(request, groups, isStaff);
+    if (request.superuser) await this.#ensureSuperuserPermission(request.username);
+    return user;
+  }
+
+  async #createOrUpdate(request: ProvisionRequest, groups: readonly NetboxApiGroup[], isStaff: boolean | undefined): Promise<NetboxUser> {
     const existing = await this.#findUser(request.username);
-    if (existing) return this.#update(existing, groups, request.profile);
+    if (existing) return this.#update(existing, groups, request.profile, isStaff);
     if (!this.options.autoCreateUser) throw new UserNotAllowed(request.username);
     try {
-      return await this.#create(request.username, groups, request.profile);
+      return await this.#create(request.username, groups, request.profile, isStaff);
     } catch (error) {
       if (!(error instanceof NetboxValidationError && error.alreadyExists)) throw error;
       const raced = await this.#findUser(request.username);
       if (!raced) throw error;
       this.options.logger.info({ username: request.username, netboxUserId: raced.id }, 'NetBox user was created concurrently; updating it');
-      return this.#update(raced, groups, request.profile);
+      return this.#update(raced, groups, request.profile, isStaff);
     }
   }
 
-  async #ensureGroups(names: readonly string[]): Promise<NetboxApiGroup[]> {
-    if (names.length === 0) return [];
-    const byName = new Map((await this.options.client.findGroups(names)).map((g) => [g.name, g]));
-    const created = await Promise.all(names.filter((name) => !byName.has(name)).map((name) => this.#createGroup(name)));
-    for (const group of created) byName.set(group.name, group);
-    return names.map((name) => {
-      const group = byName.get(name);
-      if (!group) throw new NetboxUnavailable(`NetBox group ${name} could neither be found nor created`);
-      return group;
-    });
+  /** What `is_staff` should become, or undefined to leave it alone (or because this NetBox has no such flag). */
+  #staffFlag(request: ProvisionRequest, version: NetboxVersion): boolean | undefined {
+    if (!version.hasStaffFlag) {
+      if (request.staff && !this.#warnedStaffIgnored) {
+        this.#warnedStaffIgnored = true;
+        this.options.logger.warn(
+          { username: request.username, netboxVersion: version.text },
+          'staff groups are ignored: NetBox 4.5 and later have no is_staff (superusers alone reach the System pages)',
+        );
+      }
+      return undefined;
+    }
+    return this.options.manageStaff ? request.staff : undefined;
   }
 
-  async #createGroup(name: string): Promise<NetboxApiGroup> {
+  /**
+   * A failure here is logged, not thrown: the user still gets in with what the groups grant, and the next
+   * superuser login tries again. Refusing every superuser while NetBox refuses the permission would lock out
+   * exactly the people who can fix it.
+   */
+  async #ensureSuperuserPermission(username: string): Promise<void> {
+    if (!this.#superuserPermission) return;
     try {
-      const group = await this.options.client.createGroup(name);
-      this.options.logger.info({ group: name, netboxGroupId: group.id }, 'created NetBox group');
-      return group;
+      await this.#superuserPermission.ensure();
     } catch (error) {
-      if (!(error instanceof NetboxValidationError && error.alreadyExists)) throw error;
-      const [raced] = await this.options.client.findGroups([name]);
-      if (!raced) throw error;
-      return raced;
+      this.options.logger.error(
+        { username, error: (error as Error).message },
+        'could not put the superuser ObjectPermission in place; this login gets only what its groups already grant',
+      );
     }
   }
 
@@ -88,7 +132,7 @@ export class RestProvisioner implements Provisioner {
     );
   }
 
-  async #create(username: string, groups: readonly NetboxApiGroup[], profile: UserProfile): Promise<NetboxUser> {
+  async #create(username: string, groups: readonly NetboxApiGroup[], profile: UserProfile, isStaff: boolean | undefined): Promise<NetboxUser> {
     const created = await this.#withProfile(username, profile, (fields) =>
       // One POST: a failure leaves no user behind that lacks its groups or password.
       this.options.client.createUser({
@@ -96,6 +140,7 @@ export class RestProvisioner implements Provisioner {
         password: this.options.passwordFor(username),
         isActive: true,
         groupIds: groups.map((g) => g.id),
+        ...(isStaff ? { isStaff } : {}),
         ...fields,
       }),
     );
@@ -103,14 +148,16 @@ export class RestProvisioner implements Provisioner {
     return toNetboxUser(created);
   }
 
-  async #update(user: NetboxApiUser, groups: readonly NetboxApiGroup[], profile: UserProfile): Promise<NetboxUser> {
+  async #update(user: NetboxApiUser, groups: readonly NetboxApiGroup[], profile: UserProfile, isStaff: boolean | undefined): Promise<NetboxUser> {
     const current = user.groups.map((g) => g.id);
-    const wanted = groups.map((g) => g.id);
-    const groupIds = this.options.groupSync ? wanted : [...new Set([...current, ...wanted])];
+    const groupIds = this.#syncedGroups(user, groups).map((g) => g.id);
+    const staff = this.options.syncMode === 'add' && isStaff === false ? undefined : isStaff;
+    const staffChange: Pick<UserChanges, 'isStaff'> = staff !== undefined && staff !== user.isStaff ? { isStaff: staff } : {};
     const fields = profileFields(profile);
     const unchanged =
       user.isActive &&
       sameMembers(current, groupIds) &&
+      staffChange.isStaff === undefined &&
       (fields.firstName === undefined || fields.firstName === user.firstName) &&
       (fields.lastName === undefined || fields.lastName === user.lastName) &&
       (fields.email === undefined || normalizeEmail(fields.email) === user.email);
@@ -119,10 +166,35 @@ export class RestProvisioner implements Provisioner {
     if (!user.isActive) this.options.logger.warn({ username: user.username, netboxUserId: user.id }, 'reactivating NetBox user the AAA server accepted');
     const updated = await this.#withProfile(user.username, profile, (changes) =>
       // Never the password: another browser of this user may hold a NetBox session a password change would end.
-      this.options.client.updateUser(user.id, { isActive: true, groupIds, ...changes }),
+      this.options.client.updateUser(user.id, { isActive: true, groupIds, ...staffChange, ...changes }),
     );
-    this.options.logger.info({ username: updated.username, netboxUserId: updated.id, groups: groupNames(updated) }, 'updated NetBox user');
+    const before = new Set(groupNames(user));
+    const after = new Set(groupNames(updated));
+    this.options.logger.info(
+      {
+        username: updated.username,
+        netboxUserId: updated.id,
+        groups: [...after],
+        added: [...after].filter((name) => !before.has(name)),
+        removed: [...before].filter((name) => !after.has(name)),
+        ...staffChange,
+      },
+      'updated NetBox user',
+    );
     return toNetboxUser(updated);
+  }
+
+  /** The user's groups after this login, by the sync mode. */
+  #syncedGroups(user: NetboxApiUser, wanted: readonly NetboxApiGroup[]): NetboxApiGroup[] {
+    switch (this.options.syncMode) {
+      case 'replace':
+        return [...wanted];
+      case 'managed':
+        // Groups the rules cannot produce were assigned by hand in NetBox: not the gateway's to take away.
+        return unionById(user.groups.filter((group) => !this.options.manages(group.name)), wanted);
+      case 'add':
+        return unionById(user.groups, wanted);
+    }
   }
 
   /**
@@ -158,6 +230,11 @@ function profileFields(profile: UserProfile): UserChanges {
 function normalizeEmail(email: string): string {
   const at = email.lastIndexOf('@');
   return at < 0 ? email : email.slice(0, at) + email.slice(at).toLowerCase();
+}
+
+function unionById(a: readonly NetboxApiGroup[], b: readonly NetboxApiGroup[]): NetboxApiGroup[] {
+  const byId = new Map([...a, ...b].map((group) => [group.id, group]));
+  return [...byId.values()];
 }
 
 function sameMembers(a: readonly number[], b: readonly number[]): boolean {

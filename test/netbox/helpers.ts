@@ -1,7 +1,9 @@
 import type { Logger } from '../../src/log.js';
 import { NetboxClient } from '../../src/netbox/client.js';
 import { derivePassword } from '../../src/netbox/password.js';
-import { startNetboxDouble, type NetboxDouble, type NetboxDoubleOptions } from '../netbox-double/index.js';
+import { RestProvisioner, type RestProvisionerOptions } from '../../src/netbox/provisioning.js';
+import type { ProvisionRequest } from '../../src/netbox/types.js';
+import { startNetboxDouble, type NetboxDouble, type NetboxDoubleOptions, type NetboxVersion } from '../netbox-double/index.js';
 
 export const SECRET = 'test-password-secret';
 export const passwordFor = (username: string): string => derivePassword(SECRET, username);
@@ -50,3 +52,34 @@ export async function fixture(options: NetboxDoubleOptions & { tokenVersion?: 1 
   const client = new NetboxClient({ baseUrl: new URL(netbox.url), token, timeoutMs: options.timeoutMs ?? 2000, logger });
   return { netbox, client, token, logger, entries };
 }
+
+/** The releases the double plays that the provisioning suites run against. */
+export const VERSIONS: readonly NetboxVersion[] = ['4.4', '4.6.0', '4.6.8'];
+
+/** Groups the test role rules can produce: `netbox-*` and `ops`; anything else counts as hand-assigned. */
+export const manages = (group: string): boolean => group === 'ops' || group.startsWith('netbox-');
+
+/** A provisioner with the options main.ts would give it for `replace` sync and no superuser or staff groups. */
+export function provisionerFor(f: Fixture, options: Partial<RestProvisionerOptions> = {}): RestProvisioner {
+  return new RestProvisioner({
+    client: f.client,
+    autoCreateUser: true,
+    syncMode: 'replace',
+    manages,
+    superuserGroups: [],
+    grantSuperuserPermission: false,
+    manageStaff: false,
+    passwordFor,
+    logger: f.logger,
+    ...options,
+  });
+}
+
+export const request = (overrides: Partial<ProvisionRequest> = {}): ProvisionRequest => ({
+  username: 'alice',
+  groups: ['ops', 'netbox-readers'],
+  profile: { firstName: 'Alice', lastName: 'Liddell', email: 'alice@example.com' },
+  superuser: false,
+  staff: false,
+  ...overrides,
+});
