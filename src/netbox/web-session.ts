@@ -23,8 +23,54 @@ export interface RemoteUserWebSessionOptions {
   readonly baseUrl: URL;
   /** The HTTP header NetBox reads (REMOTE_AUTH_HEADER 'HTTP_REMOTE_USER' is `Remote-User`). */
   readonly header: string;
+  /** NetBox's REMOTE_AUTH_GROUP_HEADER as a header name; default `Remote-User-Group` ('HTTP_REMOTE_USER_GROUP'). */
+  readonly groupHeader?: string;
+  /** NetBox's REMOTE_AUTH_GROUP_SEPARATOR; default `|`. */
+  readonly groupSeparator?: string;
   readonly timeoutMs: number;
   readonly logger: Logger;
+}
+
+/**
+ * A name the remote-user headers cannot carry unchanged, so NetBox would see another user or other groups: a
+ * character outside Latin-1 (HTTP header values are bytes, which NetBox decodes as Latin-1), a control character,
+ * or a group name containing the group separator (NetBox would split it into two groups).
+ */
+export class RemoteUserHeaderError extends NetboxUnavailable {
+  constructor(
+    readonly header: string,
+    readonly value: string,
+    reason: string,
+  ) {
+    super(`cannot send ${JSON.stringify(value)} in the ${header} header: ${reason}`);
+    this.name = 'RemoteUserHeaderError';
+  }
+}
+
+/** The value of NetBox's user header for `username`; throws RemoteUserHeaderError when it cannot be sent as is. */
+export function remoteUserHeaderValue(header: string, username: string): string {
+  checkHeaderText(header, username);
+  return username;
+}
+
+/**
+ * The value of NetBox's group header for `groups`, joined as its RemoteUserMiddleware splits it
+ * (`value.split(REMOTE_AUTH_GROUP_SEPARATOR)`, nothing trimmed); throws RemoteUserHeaderError for a group that
+ * cannot be sent as is.
+ */
+export function remoteUserGroupHeaderValue(header: string, groups: readonly string[], separator: string): string {
+  for (const group of groups) {
+    checkHeaderText(header, group);
+    if (group.includes(separator)) {
+      throw new RemoteUserHeaderError(header, group, `the group name contains the separator ${JSON.stringify(separator)}`);
+    }
+  }
+  return groups.join(separator);
+}
+
+function checkHeaderText(header: string, value: string): void {
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new RemoteUserHeaderError(header, value, 'it contains a control character');
+  if (/[^\u0000-\u00ff]/.test(value)) throw new RemoteUserHeaderError(header, value, 'it contains a character outside Latin-1');
 }
 
 interface Answer {
@@ -152,19 +198,35 @@ export class PasswordWebSession implements WebSessionOpener {
 /**
  * Remote-user mode: NetBox's RemoteUserMiddleware logs in whoever the header names, on any request. The login page
  * is the cheapest request to carry it: an authenticated visitor is only redirected, no page is rendered.
+ *
+ * The user's groups go along in the group header. With REMOTE_AUTH_GROUP_SYNC_ENABLED, NetBox's RemoteUserBackend
+ * sets the user's groups to exactly that list and derives `is_superuser` (and up to 4.4 `is_staff`) from
+ * REMOTE_AUTH_SUPERUSER_GROUPS / REMOTE_AUTH_STAFF_GROUPS: the only way to make someone a real superuser without
+ * NetBox's UI or CLI. The list sent is the one provisioning left in NetBox, so NetBox's replace-only sync agrees
+ * with the gateway's sync mode (hand-assigned groups kept by `managed` or `add` are sent too). NetBox syncs only
+ * when it starts a session, which every open() does.
  */
 export class RemoteUserWebSession implements WebSessionOpener {
   readonly #ui: WebUi;
+  readonly #groupHeader: string;
+  readonly #groupSeparator: string;
 
   constructor(private readonly options: RemoteUserWebSessionOptions) {
     this.#ui = new WebUi(options.baseUrl, options.timeoutMs);
+    this.#groupHeader = options.groupHeader ?? 'Remote-User-Group';
+    this.#groupSeparator = options.groupSeparator ?? '|';
+    if (this.#groupSeparator === '') throw new Error('the remote-user group separator must not be empty');
   }
 
   async open(user: NetboxUser): Promise<NetboxCookieJar> {
     const url = this.#ui.url('login/');
     url.searchParams.set('next', this.#ui.base.pathname);
-    // The username as NetBox stores it: its RemoteUserBackend looks users up case-sensitively.
-    const answer = await this.#ui.send('GET', url, { [this.options.header]: user.username });
+    const headers = {
+      // The username as NetBox stores it: its RemoteUserBackend looks users up case-sensitively.
+      [this.options.header]: remoteUserHeaderValue(this.options.header, user.username),
+      [this.#groupHeader]: remoteUserGroupHeaderValue(this.#groupHeader, user.groups, this.#groupSeparator),
+    };
+    const answer = await this.#ui.send('GET', url, headers);
     if (isRedirect(answer.status) && answer.setCookies.length > 0) return applySetCookies({}, answer.setCookies);
     const setting = `HTTP_${this.options.header.toUpperCase().replaceAll('-', '_')}`;
     throw new NetboxUnavailable(

@@ -1,9 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RestProvisioner } from '../../src/netbox/provisioning.js';
+import type { RestProvisionerOptions } from '../../src/netbox/provisioning.js';
 import { NetboxUnavailable, type NetboxCookieJar, type NetboxUser } from '../../src/netbox/types.js';
-import { PasswordWebSession, RemoteUserWebSession } from '../../src/netbox/web-session.js';
+import {
+  PasswordWebSession,
+  RemoteUserHeaderError,
+  remoteUserGroupHeaderValue,
+  RemoteUserWebSession,
+  type RemoteUserWebSessionOptions,
+} from '../../src/netbox/web-session.js';
 import { CookieBrowser } from '../netbox-double/browser.js';
-import { fixture, passwordFor, rejection, type Fixture } from './helpers.js';
+import type { RemoteAuthOptions } from '../netbox-double/index.js';
+import { fixture, passwordFor, provisionerFor, rejection, request, VERSIONS, type Fixture } from './helpers.js';
 
 let f: Fixture;
 afterEach(async () => {
@@ -14,13 +21,12 @@ function passwordSessions(timeoutMs = 2000): PasswordWebSession {
   return new PasswordWebSession({ baseUrl: new URL(f.netbox.url), client: f.client, passwordFor, timeoutMs, logger: f.logger });
 }
 
-function remoteSessions(): RemoteUserWebSession {
-  return new RemoteUserWebSession({ baseUrl: new URL(f.netbox.url), header: 'Remote-User', timeoutMs: 2000, logger: f.logger });
+function remoteSessions(options: Partial<RemoteUserWebSessionOptions> = {}): RemoteUserWebSession {
+  return new RemoteUserWebSession({ baseUrl: new URL(f.netbox.url), header: 'Remote-User', timeoutMs: 2000, logger: f.logger, ...options });
 }
 
-async function provision(username: string, groups: string[] = ['ops']): Promise<NetboxUser> {
-  const provisioner = new RestProvisioner({ client: f.client, autoCreateUser: true, groupSync: true, passwordFor, logger: f.logger });
-  return provisioner.provision({ username, groups, profile: {} });
+async function provision(username: string, groups: string[] = ['ops'], options: Partial<RestProvisionerOptions> = {}): Promise<NetboxUser> {
+  return provisionerFor(f, options).provision(request({ username, groups, profile: {} }));
 }
 
 /** A browser holding the jar's cookies, as the gateway's proxy would present them. */
@@ -148,6 +154,31 @@ describe('RemoteUserWebSession', () => {
     expect((error as Error).message).toContain("REMOTE_AUTH_HEADER = 'HTTP_REMOTE_USER'");
   });
 
+  it('sends the groups in the group header (joined with |) alongside the user header', async () => {
+    f = await fixture({ remoteAuth: { enabled: true } });
+    const user = await provision('alice', ['ops', 'netbox-admins']);
+    await remoteSessions().open(user);
+    const sent = f.netbox.state.requestsTo('/login/')[0]?.headers;
+    expect(sent?.['remote-user']).toBe('alice');
+    expect(sent?.['remote-user-group']).toBe('netbox-admins|ops');
+    await remoteSessions({ groupHeader: 'X-Groups', groupSeparator: ',' }).open(user);
+    expect(f.netbox.state.requestsTo('/login/')[1]?.headers['x-groups']).toBe('netbox-admins,ops');
+  });
+
+  it('refuses names the headers cannot carry unchanged, before asking NetBox', async () => {
+    f = await fixture({ remoteAuth: { enabled: true } });
+    const sessions = remoteSessions();
+    const split = await rejection(sessions.open({ id: 1, username: 'alice', groups: ['ops', 'a|netbox-superusers'] }));
+    expect(split).toBeInstanceOf(RemoteUserHeaderError);
+    expect(split).toBeInstanceOf(NetboxUnavailable);
+    expect((split as Error).message).toMatch(/contains the separator "\|"/);
+    await expect(sessions.open({ id: 1, username: 'Jürgen', groups: ['Админы'] })).rejects.toThrow(/outside Latin-1/);
+    await expect(sessions.open({ id: 1, username: 'ЮЛИЯ', groups: [] })).rejects.toThrow(/Remote-User header: it contains a character outside Latin-1/);
+    await expect(sessions.open({ id: 1, username: 'alice', groups: ['a\nb'] })).rejects.toThrow(/control character/);
+    expect(f.netbox.state.requestsTo('/login/')).toEqual([]);
+    expect(remoteUserGroupHeaderValue('Remote-User-Group', ['Réseau', 'ops'], '|')).toBe('Réseau|ops');
+  });
+
   it('close() logs out without the header, so NetBox does not log the user straight back in', async () => {
     f = await fixture({ remoteAuth: { enabled: true, header: 'Remote-User', autoCreateUser: false } });
     const user = await provision('alice');
@@ -156,5 +187,48 @@ describe('RemoteUserWebSession', () => {
     await sessions.close(jar);
     expect(f.netbox.state.sessionsOf(user.id)).toEqual([]);
     expect(f.netbox.state.requestsTo('/logout/')[0]?.headers['remote-user']).toBeUndefined();
+  });
+});
+
+describe.each(VERSIONS)('RemoteUserWebSession with NetBox %s group sync (REMOTE_AUTH_GROUP_SYNC_ENABLED)', (version) => {
+  const netboxConfig: Partial<RemoteAuthOptions> = {
+    groupSyncEnabled: true,
+    superuserGroups: ['netbox-superusers'],
+    staffGroups: ['netbox-staff'],
+  };
+  const start = () => fixture({ version, remoteAuth: { enabled: true, ...netboxConfig } });
+  const groupsOf = (userId: number): string[] => {
+    const user = f.netbox.state.user(userId);
+    if (!user) throw new Error(`no user ${userId}`);
+    return f.netbox.state.groupNamesOf(user);
+  };
+
+  it('makes a member of a superuser group a real superuser, and takes it away when the group goes', async () => {
+    f = await start();
+    const gateway = provisionerFor(f, { syncMode: 'replace' });
+    const admin = await gateway.provision(request({ groups: ['ops', 'netbox-superusers'], superuser: true }));
+    const jar = await remoteSessions().open(admin);
+    const stored = f.netbox.state.user(admin.id);
+    expect(stored?.isSuperuser).toBe(true);
+    expect((await browserWith(jar).get('/')).body).toContain('<li>netbox-superusers</li>');
+    const demoted = await gateway.provision(request({ groups: ['ops'] }));
+    await remoteSessions().open(demoted);
+    expect(stored?.isSuperuser).toBe(false);
+    expect(groupsOf(admin.id)).toEqual(['ops']);
+  });
+
+  it(version === '4.4' ? 'sets is_staff from the staff groups (4.4 and older)' : 'has no staff groups to honour (4.5+)', async () => {
+    f = await start();
+    const user = await provisionerFor(f).provision(request({ groups: ['netbox-staff'], staff: true }));
+    await remoteSessions().open(user);
+    expect(f.netbox.state.user(user.id)?.isStaff).toBe(version === '4.4');
+  });
+
+  it('hand-assigned groups kept by managed sync survive NetBox\'s own replace-only sync', async () => {
+    f = await start();
+    f.netbox.state.addUser({ username: 'alice', groups: ['site-paris', 'netbox-admins'] });
+    const user = await provisionerFor(f, { syncMode: 'managed' }).provision(request({ groups: ['ops'] }));
+    await remoteSessions().open(user);
+    expect(groupsOf(user.id)).toEqual(['ops', 'site-paris']);
   });
 });
