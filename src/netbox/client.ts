@@ -127,7 +127,7 @@ const NAMES_PER_QUERY = 40;
 
 /**
  * The slice of NetBox's REST API the gateway uses, with the service token. It knows which NetBox release it talks
- * to: read once, and read again after NetBox failed to answer (an outage is when NetBox gets upgraded).
+ * to: read once, and read again after NetBox failed to answer (upgrades happen during outages).
  */
 export class NetboxClient {
   readonly #apiBase: URL;
@@ -175,7 +175,7 @@ export class NetboxClient {
     if (!version) throw new NetboxUnavailable(`NetBox GET /api/status/ has no usable netbox-version (${JSON.stringify(text)})`);
     const previous = this.#lastVersion;
     if (this.#outage) this.#logger.info({ version: version.text }, 'NetBox answers again');
-    if (previous && previous.compare(version) !== 0) {
+    if (previous && previous.text !== version.text) {
       this.#logger.warn({ previous: previous.text, version: version.text }, 'NetBox now runs another release; adapting to it');
     }
     if (!version.supported && previous?.text !== version.text) {

@@ -3,6 +3,7 @@ import { silentLogger } from '../../src/log.js';
 import { NetboxClient, NetboxValidationError } from '../../src/netbox/client.js';
 import { NetboxUnavailable } from '../../src/netbox/types.js';
 import { NetboxVersion } from '../../src/netbox/version.js';
+import { SERVICE_USERNAME, startNetboxDouble } from '../netbox-double/index.js';
 import { fixture, rejection, VERSIONS, type Fixture } from './helpers.js';
 
 let f: Fixture;
@@ -124,6 +125,24 @@ describe('NetboxClient: the NetBox release', () => {
     await f.client.version();
     expect(f.netbox.state.requestsTo('/api/status/')).toHaveLength(3);
     expect(f.entries.filter((e) => e.message === 'NetBox answers again')).toHaveLength(1);
+  });
+
+  it('adapts when NetBox comes back from an outage as another release', async () => {
+    f = await fixture({ version: '4.4' });
+    expect((await f.client.version()).hasStaffFlag).toBe(true);
+    const port = f.netbox.port;
+    await f.netbox.close();
+    await expect(f.client.findUsers('alice')).rejects.toThrow(/ECONNREFUSED/);
+    const upgraded = await startNetboxDouble({ version: '4.6.8', port });
+    try {
+      const service = upgraded.state.addUser({ username: SERVICE_USERNAME, isSuperuser: true });
+      upgraded.state.addToken({ userId: service.id, version: 1, secret: f.token });
+      const version = await f.client.version();
+      expect([version.text, version.hasStaffFlag]).toEqual(['4.6.8', false]);
+      expect(f.entries.find((e) => /another release/.test(e.message))?.fields).toEqual({ previous: '4.4.10', version: '4.6.8' });
+    } finally {
+      await upgraded.close();
+    }
   });
 
   it('netboxVersion() asks now and refreshes what version() remembers', async () => {
