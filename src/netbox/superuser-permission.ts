@@ -10,16 +10,21 @@ import { NetboxUnavailable } from './types.js';
  * (read in NetBox's source, 4.0–4.7):
  *
  * - The pages and API behind NetBox's "System" menu: background queues/tasks/workers (core/views.py BaseRQView;
- *   core/api/views.py BaseRQViewSet with `IsSuperuser` for /api/core/background-*), System and its database schema
- *   (SystemView, SystemDBSchemaView), and the plugins list and detail (BasePluginView), plus the installed-plugins
- *   API. Up to 4.4 these checked `is_staff` instead (netbox#19519), which the gateway can set for staff groups; from
- *   4.5 they check `is_superuser` (netbox#20306, which removed `is_staff`).
+ *   core/api/views.py BaseRQViewSet with `IsSuperuser` for /api/core/background-*), System (SystemView, and
+ *   SystemDBSchemaView where present), the plugins list and detail (BasePluginView), and the installed-plugins API.
+ *   Up to 4.4 these checked `is_staff` instead (netbox#19519), which the gateway can set for staff groups; from 4.5
+ *   they check `is_superuser` (netbox#20306, which removed `is_staff`).
  * - The Admin navigation menu: from 4.5 its items show only to superusers (netbox#21242), though the users, groups,
  *   permissions and token pages stay reachable by URL with this permission.
  * - Restoring a configuration revision (ConfigRevisionRestoreView checks `core.configrevision_edit`, a name no
  *   ObjectPermission can produce).
- * - Anything a plugin gates on `is_superuser` or `staff_only` menu items (mapped to `is_superuser` from 4.5).
- * - Custom actions a plugin registers (netbox.registry `model_actions`) beyond the ones listed in SUPERUSER_ACTIONS.
+ * - Anything a plugin gates on `is_superuser` or `staff_only` menu items (mapped to `is_superuser` from 4.5), and
+ *   custom actions a plugin registers (netbox.registry `model_actions`) beyond SUPERUSER_ACTIONS.
+ *
+ * The other way round: `users.change_user`, which this permission grants, is all NetBox's UI asks for to tick
+ * "Superuser" on any user, one's own included (users/forms/model_forms.py UserForm lists `is_superuser`;
+ * users/views.py UserEditView adds no check). A member can so make themselves a real superuser, and leaving the
+ * superuser groups does not undo that: the gateway cannot clear `is_superuser` over REST.
  */
 
 /** The name NetBox shows in its permissions list; the gateway finds its permission by it. */
