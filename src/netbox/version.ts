@@ -44,8 +44,4 @@ export class NetboxVersion {
   get objectTypesPath(): string {
     return this.atLeast(4, 4) ? 'core/object-types/' : 'extras/object-types/';
   }
-
-  toString(): string {
-    return this.text;
-  }
 }
