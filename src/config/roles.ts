@@ -19,7 +19,7 @@ export function readRoleConfig(read: EnvReader): RoleRules {
     superuserGroups: envList(read, 'SUPERUSER_GROUPS'),
     staffGroups: envList(read, 'STAFF_GROUPS'),
     allow: envList(read, 'GROUP_ALLOW'),
-    denyPrefixes: envList(read, 'GROUP_DENY_PREFIXES'),
+    denyPrefixes: read.raw('GROUP_DENY_PREFIXES') === undefined ? undefined : read.list('GROUP_DENY_PREFIXES'),
     requireRole: read.raw('REQUIRE_ROLE') === undefined ? undefined : read.boolean('REQUIRE_ROLE', false),
   };
   const path = read.optionalString('ROLE_RULES_FILE');
@@ -78,7 +78,7 @@ interface EnvSettings {
   readonly superuserGroups: Located<string>[] | undefined;
   readonly staffGroups: Located<string>[] | undefined;
   readonly allow: Located<string>[] | undefined;
-  readonly denyPrefixes: Located<string>[] | undefined;
+  readonly denyPrefixes: string[] | undefined;
   readonly requireRole: boolean | undefined;
 }
 

@@ -33,7 +33,7 @@ export interface RulesDraft {
   readonly rules: readonly RuleDraft[];
   readonly ignore: readonly IgnoreDraft[];
   readonly allow: readonly Located<string>[];
-  readonly denyPrefixes: readonly Located<string>[];
+  readonly denyPrefixes: readonly string[];
   readonly defaultGroups: readonly Located<string>[];
   readonly superuserGroups: readonly Located<string>[];
   readonly staffGroups: readonly Located<string>[];
@@ -51,10 +51,7 @@ export function compileRules(draft: RulesDraft): RoleRules {
     const regex = compileRegex(pattern, '');
     return regex ? [allowPattern(regex)] : [];
   });
-  for (const prefix of draft.denyPrefixes) {
-    if (prefix.value === '') prefix.report('an empty deny prefix would refuse every group name');
-  }
-  const policy: GroupPolicy = { allow, denyPrefixes: draft.denyPrefixes.map((prefix) => prefix.value) };
+  const policy: GroupPolicy = { allow, denyPrefixes: draft.denyPrefixes };
   const fixedNames = (names: readonly Located<string>[]): string[] =>
     names.map((name) => {
       const why = refusal(name.value, policy);

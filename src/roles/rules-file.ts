@@ -15,7 +15,7 @@ export interface RulesFile {
   readonly rules: readonly RuleDraft[];
   readonly ignore: readonly IgnoreDraft[] | undefined;
   readonly allow: readonly Located<string>[] | undefined;
-  readonly denyPrefixes: readonly Located<string>[] | undefined;
+  readonly denyPrefixes: readonly string[] | undefined;
   readonly defaultGroups: readonly Located<string>[] | undefined;
   readonly superuserGroups: readonly Located<string>[] | undefined;
   readonly staffGroups: readonly Located<string>[] | undefined;
@@ -81,14 +81,15 @@ class FileReader {
       return entry && this.strings(entry, `${key} must be a list of ${what}`);
     };
     const allow = names('allow', 'regular expressions');
-    if (allow?.length === 0) this.problem(entries.get('allow')?.key, 'allow is an empty list, which would refuse every group; leave it out to allow every name');
+    const allowEntry = entries.get('allow');
+    if (allowEntry && isEmptyList(allowEntry.value)) this.problem(allowEntry.key, 'allow is an empty list, which would refuse every group; leave it out to allow every name');
     const ignore = entries.get('ignore');
     const requireRole = entries.get('requireRole');
     return {
       rules: rules ? this.list(rules, 'rules must be a list of rules').flatMap((node, index) => this.rule(node, index + 1)) : [],
       ignore: ignore && this.list(ignore, 'ignore must be a list of { attribute, match }').flatMap((node) => this.ignore(node)),
       allow,
-      denyPrefixes: names('denyPrefixes', 'group name prefixes'),
+      denyPrefixes: names('denyPrefixes', 'group name prefixes')?.map((prefix) => prefix.value),
       defaultGroups: names('defaultGroups', 'group names'),
       superuserGroups: names('superuserGroups', 'group names'),
       staffGroups: names('staffGroups', 'group names'),
@@ -107,8 +108,8 @@ class FileReader {
     if (range !== undefined && ignoreCase !== undefined) this.problem(ignoreCase.key, 'ignoreCase applies to match, not to range');
     const attributes = attribute ? this.strings(attribute, 'attribute must be an attribute name or a list of them', { scalar: true }) : [];
     const groupNames = groups ? this.strings(groups, 'groups must be a list of group names', { scalar: true }) : [];
-    if (groups && groupNames.length === 0 && isSeq(groups.value)) this.problem(groups.value, 'groups must list at least one group (use ignore to skip values)');
-    if (attribute && attributes.length === 0 && isSeq(attribute.value)) this.problem(attribute.value, 'attribute must name at least one attribute');
+    if (groups && isEmptyList(groups.value)) this.problem(groups.value, 'groups must list at least one group (use ignore to skip values)');
+    if (attribute && isEmptyList(attribute.value)) this.problem(attribute.value, 'attribute must name at least one attribute');
     const caseless = ignoreCase ? this.boolean(ignoreCase, 'ignoreCase') : false;
     const stops = stop ? this.boolean(stop, 'stop') : false;
     let test: TestDraft | undefined;
@@ -230,6 +231,10 @@ class FileReader {
   }
 }
 
+function isEmptyList(node: Node | undefined): boolean {
+  return isSeq(node) && node.items.length === 0;
+}
+
 function describe(node: Node | undefined): string {
   if (node === undefined) return 'nothing';
   if (isMap(node)) return 'a mapping';
@@ -242,25 +247,18 @@ function describe(node: Node | undefined): string {
   return 'something else';
 }
 
-/** Same name but for case, or one edit away: worth a "did you mean". */
+/** Same name but for case, or one edit away (a letter added, dropped, changed, or two swapped): worth a "did you mean". */
 function similar(known: string, typed: string): boolean {
   const [a, b] = [known.toLowerCase(), typed.toLowerCase()];
   if (a === b) return true;
   if (Math.abs(a.length - b.length) > 1) return false;
-  let edits = 0;
-  for (let i = 0, j = 0; i < a.length || j < b.length; ) {
-    if (a[i] === b[j]) {
-      i++;
-      j++;
-      continue;
-    }
-    if (++edits > 1) return false;
-    if (a.length > b.length) i++;
-    else if (b.length > a.length) j++;
-    else {
-      i++;
-      j++;
-    }
-  }
-  return true;
+  let start = 0;
+  while (a[start] === b[start]) start++;
+  const [restA, restB] = [a.slice(start), b.slice(start)];
+  return (
+    restA.slice(1) === restB.slice(1) ||
+    restA.slice(1) === restB ||
+    restA === restB.slice(1) ||
+    (restA[0] === restB[1] && restA[1] === restB[0] && restA.slice(2) === restB.slice(2))
+  );
 }
