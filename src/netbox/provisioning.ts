@@ -113,8 +113,9 @@ export class RestProvisioner implements Provisioner {
     try {
       await this.#superuserPermission.ensure();
     } catch (error) {
+      if (!(error instanceof NetboxUnavailable)) throw error;
       this.options.logger.error(
-        { username, error: (error as Error).message },
+        { username, status: error.status, error: error.message },
         'could not put the superuser ObjectPermission in place; this login gets only what its groups already grant',
       );
     }
