@@ -91,22 +91,17 @@ export class RuleEngine implements RoleMapper {
     if (fromDefaults > 0) explanation.push(`default groups: ${[...granted].slice(0, fromDefaults).join(', ')}`);
     if (this.rules.requireRole && !gaveGroup) {
       explanation.push(`${matched ? 'no rule gave an allowed group' : 'no rule matched'}; REQUIRE_ROLE denies the login`);
-      return this.#decided({ groups: [], superuser: false, staff: false, denied: true, explanation });
+      return { groups: [], superuser: false, staff: false, denied: true, explanation };
     }
     const groups = [...granted];
     const superuser = membership('superuser', groups, this.rules.superuserGroups, explanation);
     const staff = membership('staff', groups, this.rules.staffGroups, explanation);
-    return this.#decided({ groups, superuser, staff, denied: false, explanation });
+    return { groups, superuser, staff, denied: false, explanation };
   }
 
   manages(group: string): boolean {
     if (refusal(group, this.rules.policy) !== undefined) return false;
     return this.#fixed.has(group) || this.#producible.some((pattern) => pattern.test(group));
-  }
-
-  #decided(decision: RoleDecision): RoleDecision {
-    this.logger.debug({ ...decision }, 'role decision');
-    return decision;
   }
 }
 
