@@ -40,7 +40,7 @@ export function readRoleConfig(read: EnvReader): RoleRules {
   }
 
   for (const variable of ['ROLE_MAP', 'PRIV_LVL_GROUP_TEMPLATE']) {
-    if (read.raw(variable) !== undefined) read.problem(variable, `cannot be combined with ROLE_RULES_FILE; write it as rules in ${path} (see docs/group-mapping.md)`);
+    if (read.raw(variable) !== undefined) read.problem(variable, `cannot be combined with ROLE_RULES_FILE; write it as rules in ${path}`);
   }
   const origin = `ROLE_RULES_FILE ${path}`;
   // Collected and sorted so that parse problems and the later compile problems read top to bottom.
@@ -89,11 +89,11 @@ function envList(read: EnvReader, variable: string): Located<string>[] | undefin
 }
 
 function readPrivLvlTemplate(read: EnvReader): Located<string> | undefined {
-  const variable = 'PRIV_LVL_GROUP_TEMPLATE';
-  const template = read.string(variable, 'tacacs-priv-{n}');
+  const template = read.string('PRIV_LVL_GROUP_TEMPLATE', 'tacacs-priv-{n}');
+  const report = (problem: string) => read.problem('PRIV_LVL_GROUP_TEMPLATE', problem);
   if (template === 'none') return undefined;
-  if (!template.includes('{n}')) read.problem(variable, `must contain {n} (the privilege level) or be "none", got "${template}"`);
-  return { value: template, report: (problem) => read.problem(variable, problem) };
+  if (!template.includes('{n}')) report(`must contain {n} (the privilege level) or be "none", got "${template}"`);
+  return { value: template, report };
 }
 
 /**
@@ -102,10 +102,9 @@ function readPrivLvlTemplate(read: EnvReader): Located<string> | undefined {
  * names give nothing. The last colon separates, so a role name may contain colons.
  */
 function readRoleMap(read: EnvReader): RuleDraft[] | undefined {
-  const variable = 'ROLE_MAP';
-  if (read.raw(variable) === undefined) return undefined;
-  const report = (problem: string) => read.problem(variable, problem);
-  return read.list(variable).flatMap((entry): RuleDraft[] => {
+  if (read.raw('ROLE_MAP') === undefined) return undefined;
+  const report = (problem: string) => read.problem('ROLE_MAP', problem);
+  return read.list('ROLE_MAP').flatMap((entry): RuleDraft[] => {
     const colon = entry.lastIndexOf(':');
     const [role, group] = [entry.slice(0, colon).trim(), entry.slice(colon + 1).trim()];
     if (colon < 0 || role === '' || group === '') {

@@ -23,7 +23,7 @@ export interface IgnoreRule {
   readonly regex: RegExp;
 }
 
-/** The validated, compiled group mapping the engine runs (see docs/group-mapping.md). */
+/** The validated, compiled group mapping the engine runs (README, "Group mapping"). */
 export interface RoleRules {
   /** Where the rules came from, for the start-up log and the explain CLI. */
   readonly origin: string;

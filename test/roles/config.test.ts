@@ -225,8 +225,8 @@ describe('env settings', () => {
     expect(
       problemsOf({ ROLE_RULES_FILE: path, ROLE_MAP: 'a:b', PRIV_LVL_GROUP_TEMPLATE: 'none', DEFAULT_GROUPS: 'b', REQUIRE_ROLE: 'true', STAFF_GROUPS: 'a' }),
     ).toEqual([
-      `ROLE_MAP: cannot be combined with ROLE_RULES_FILE; write it as rules in ${path} (see docs/group-mapping.md)`,
-      `PRIV_LVL_GROUP_TEMPLATE: cannot be combined with ROLE_RULES_FILE; write it as rules in ${path} (see docs/group-mapping.md)`,
+      `ROLE_MAP: cannot be combined with ROLE_RULES_FILE; write it as rules in ${path}`,
+      `PRIV_LVL_GROUP_TEMPLATE: cannot be combined with ROLE_RULES_FILE; write it as rules in ${path}`,
       `DEFAULT_GROUPS: is also set in ${path} (defaultGroups); set it in one place`,
       `REQUIRE_ROLE: is also set in ${path} (requireRole); set it in one place`,
     ]);
