@@ -1,27 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rulesFile } from './helpers.js';
+import { roles, rulesFile } from './helpers.js';
 
-const CLI = resolve('src/cli/roles.ts');
-const TSX = import.meta.resolve('tsx');
 const FREERADIUS = resolve('examples/roles/freeradius.yaml');
-
-/**
- * `npm run roles -- ...` as a user runs it: `tsx src/cli/roles.ts`, here from a scratch directory so that a
- * developer's own .env cannot leak into the result, and with only the env the test gives.
- */
-function roles(args: string[], { stdin = '', env = {}, cwd = mkdtempSync(join(tmpdir(), 'roles-cli-')) }: { stdin?: string; env?: Record<string, string>; cwd?: string } = {}) {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.end(stdin);
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => child.once('close', (status) => done({ status, stdout, stderr })));
-}
 
 describe('npm run roles -- explain', () => {
   it('explains a JSON bag from standard input under a rules file, and exits 0', async () => {

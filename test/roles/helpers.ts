@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { normaliseAttributes, type AttributeBag } from '../../src/aaa/attributes.js';
 import { ConfigError, EnvReader, type Env } from '../../src/config/env-reader.js';
 import { createRoleMapper, readRoleConfig, type RoleRules } from '../../src/config/roles.js';
@@ -50,4 +51,24 @@ export function mapperFromYaml(text: string, env: Env = {}, logger: Logger = sil
 /** A bag as a protocol client would build it: names repeat, values as sent, then normalised. */
 export function bag(pairs: ReadonlyArray<readonly [string, string]>): AttributeBag {
   return normaliseAttributes(pairs.map(([name, value]) => ({ name, value })));
+}
+
+const CLI = resolve('src/cli/roles.ts');
+const TSX = import.meta.resolve('tsx');
+
+/**
+ * `npm run roles -- ...` as a user runs it (`tsx src/cli/roles.ts`), by default from a scratch directory so that a
+ * developer's own .env cannot leak into the result, and with only the env the test gives.
+ */
+export function roles(
+  args: readonly string[],
+  { stdin = '', env = {}, cwd = mkdtempSync(join(tmpdir(), 'roles-cli-')) }: { stdin?: string; env?: Record<string, string>; cwd?: string } = {},
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.end(stdin);
+  return new Promise((done) => child.once('close', (status) => done({ status, stdout, stderr })));
 }
