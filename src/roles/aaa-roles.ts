@@ -15,7 +15,7 @@ export interface AaaRolesOptions {
  */
 export class AaaRolesAsGroups extends RuleEngine {
   constructor(options: AaaRolesOptions, logger: Logger) {
-    const located = (value: string) => ({ value, report: (message: string) => { throw new Error(message); } });
+    const located = (value: string) => ({ value, report: refuse });
     super(
       compileRules({
         origin: 'built-in rules',
@@ -31,4 +31,9 @@ export class AaaRolesAsGroups extends RuleEngine {
       logger,
     );
   }
+}
+
+/** These settings were never checked at start before; a name NetBox cannot take stops the start now. */
+function refuse(message: string): never {
+  throw new Error(`role mapping: ${message}`);
 }

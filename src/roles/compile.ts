@@ -103,9 +103,9 @@ function compileRegex(pattern: Located<string>, flags: string): RegExp | undefin
   }
 }
 
-/** An alternative that always matches the empty string makes every group take part, empty or not. */
+/** `(?:source)|` matches '' through its empty branch, and a match array has a slot for every capture group. */
 function captureCount(regex: RegExp): number {
-  return (new RegExp(`${regex.source}|`).exec('')?.length ?? 1) - 1;
+  return (new RegExp(`(?:${regex.source})|`).exec('')?.length ?? 1) - 1;
 }
 
 function checkTemplate(group: Located<string>, captures: number, test: ValueTest, policy: GroupPolicy): GroupTemplate {

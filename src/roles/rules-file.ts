@@ -132,13 +132,13 @@ class FileReader {
     const entries = this.entries(node, 'range', RANGE_KEYS);
     if (entries === undefined) return undefined;
     const bound = (key: 'min' | 'max'): number | undefined => {
-      const bound = entries.get(key);
-      if (bound === undefined) {
+      const entry = entries.get(key);
+      if (entry === undefined) {
         this.problem(node, `range needs ${key}`);
         return undefined;
       }
-      if (isScalar(bound.value) && typeof bound.value.value === 'number' && Number.isSafeInteger(bound.value.value)) return bound.value.value;
-      this.problem(bound.value ?? bound.key, `range ${key} must be a whole number, got ${describe(bound.value)}`);
+      if (isScalar(entry.value) && typeof entry.value.value === 'number' && Number.isSafeInteger(entry.value.value)) return entry.value.value;
+      this.problem(entry.value ?? entry.key, `range ${key} must be a whole number, got ${describe(entry.value)}`);
       return undefined;
     };
     const [min, max] = [bound('min'), bound('max')];
