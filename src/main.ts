@@ -15,7 +15,7 @@ import { NetboxClient } from './netbox/client.js';
 import { derivePassword } from './netbox/password.js';
 import { RestProvisioner } from './netbox/provisioning.js';
 import { PasswordWebSession, RemoteUserWebSession } from './netbox/web-session.js';
-import { AaaRolesAsGroups } from './roles/aaa-roles.js';
+import { createRoleMapper } from './roles/engine.js';
 import { createSessionLayer } from './session/index.js';
 import { SessionLifecycle } from './session/lifecycle.js';
 
@@ -28,11 +28,9 @@ export interface RunningGateway {
 
 /** The composition root: every concrete piece is chosen here and nowhere else. */
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
-  const { authenticator, accounting, servers } = createAaa(config.aaa, logger);
-  const roles = new AaaRolesAsGroups(
-    { defaultGroups: config.provisioning.defaultGroups, privLvlGroupTemplate: config.provisioning.privLvlGroupTemplate },
-    logger.child({ module: 'roles' }),
-  );
+  const { authenticator, accounting, servers } = createAaa(config.aaa, config.roles.attributes, logger);
+  const roles = createRoleMapper(config.roles, logger.child({ module: 'roles' }));
+  warnAboutSuperuserGroups(config, logger);
 
   const netboxLogger = logger.child({ module: 'netbox' });
   const netbox = new NetboxClient({ baseUrl: config.netbox.url, token: config.netbox.token, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger });
@@ -40,14 +38,25 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const provisioner = new RestProvisioner({
     client: netbox,
     autoCreateUser: config.provisioning.autoCreateUser,
-    groupSync: config.provisioning.groupSync,
+    syncMode: config.provisioning.syncMode,
+    manages: (group) => roles.manages(group),
+    superuserGroups: config.roles.superuserGroups,
+    grantSuperuserPermission: config.netbox.sessionMode === 'password' && config.roles.superuserGroups.length > 0,
+    manageStaff: config.roles.staffGroups.length > 0,
     passwordFor,
     logger: netboxLogger,
   });
   const webSessions =
     config.netbox.sessionMode === 'password'
       ? new PasswordWebSession({ baseUrl: config.netbox.url, client: netbox, passwordFor, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger })
-      : new RemoteUserWebSession({ baseUrl: config.netbox.url, header: config.netbox.remoteUserHeader, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger });
+      : new RemoteUserWebSession({
+          baseUrl: config.netbox.url,
+          header: config.netbox.remoteUserHeader,
+          groupHeader: config.netbox.remoteUserGroupHeader,
+          groupSeparator: config.netbox.remoteUserGroupSeparator,
+          timeoutMs: config.netbox.timeoutMs,
+          logger: netboxLogger,
+        });
 
   const signIn = new SignIn({
     authenticator,
@@ -55,6 +64,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     provisioner,
     webSessions,
     profileAttributes: config.provisioning.profileAttributes,
+    usernameRules: config.provisioning.username,
     logger: logger.child({ module: 'login' }),
   });
   const sessionLogger = logger.child({ module: 'session' });
@@ -68,7 +78,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     signIn,
     webSessions,
     lifecycle,
-    remoteUserHeader: config.netbox.remoteUserHeader,
+    remoteUser: {
+      header: config.netbox.remoteUserHeader,
+      groupHeader: config.netbox.remoteUserGroupHeader,
+      groupSeparator: config.netbox.remoteUserGroupSeparator,
+    },
     sendRemoteUser: config.netbox.sessionMode === 'remote-user',
     staticRoot: config.netbox.staticRoot,
     readiness: {
@@ -111,7 +125,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
 }
 
 /** The configured protocol's authenticator, and its accounting when that is on. */
-function createAaa(aaa: AaaConfig, logger: Logger): { authenticator: Authenticator; accounting: Accounting | undefined; servers: string[] } {
+function createAaa(aaa: AaaConfig, roleAttributes: readonly string[], logger: Logger): { authenticator: Authenticator; accounting: Accounting | undefined; servers: string[] } {
   if (aaa.method === 'radius') {
     const radiusLogger = logger.child({ module: 'radius' });
     return {
@@ -122,10 +136,32 @@ function createAaa(aaa: AaaConfig, logger: Logger): { authenticator: Authenticat
   }
   const tacacsLogger = logger.child({ module: 'tacacs' });
   return {
-    authenticator: createTacacsAuthenticator(aaa.tacacs, aaa.loginDeadlineMs, tacacsLogger, aaa),
+    authenticator: createTacacsAuthenticator(aaa.tacacs, aaa.loginDeadlineMs, tacacsLogger, aaa, roleAttributes),
     accounting: createTacacsAccounting(aaa.tacacs, tacacsLogger),
     servers: aaa.tacacs.servers.map((server) => `${server.tls ? 'tls://' : ''}${serverName(server)}`),
   };
+}
+
+/**
+ * NetBox's REST API cannot make anybody a superuser, so say at start what SUPERUSER_GROUPS will and will not do
+ * in the configured mode (README: "Superuser").
+ */
+function warnAboutSuperuserGroups(config: Config, logger: Logger): void {
+  const groups = config.roles.superuserGroups;
+  if (groups.length === 0) return;
+  if (config.netbox.sessionMode === 'password') {
+    logger.warn(
+      { superuserGroups: groups },
+      'password mode cannot make NetBox superusers: members of SUPERUSER_GROUPS get a gateway-managed permission on all objects ' +
+        'and actions, but NetBox keeps its System pages, background tasks and plugin pages for real superusers (see README)',
+    );
+  } else {
+    logger.warn(
+      { superuserGroups: groups, remoteUserGroupHeader: config.netbox.remoteUserGroupHeader },
+      'remote-user mode: NetBox makes superusers only if its configuration.py has REMOTE_AUTH_GROUP_SYNC_ENABLED = True and ' +
+        'REMOTE_AUTH_SUPERUSER_GROUPS listing these groups (see README)',
+    );
+  }
 }
 
 /** A start-up hint for operators, not a gate: NetBox may come up after the gateway. */

@@ -3,6 +3,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { LogLevel } from '../log.js';
 import { EnvReader, type Env } from './env-reader.js';
+import { readRoleConfig } from './roles.js';
 import type { GroupSyncMode } from '../netbox/types.js';
 import type { AaaConfig, Config, HostPort, RadiusConfig, RadiusServer, RequireMessageAuthenticator, TacacsConfig, TlsClientConfig } from './types.js';
 
@@ -76,10 +77,6 @@ export function loadConfig(env: Env): Config {
   const probeIntervalMs = read.duration('AAA_PROBE_INTERVAL', 10 * SECOND, { bareUnit: 's', minMs: SECOND, maxMs: HOUR });
   const common = { loginDeadlineMs, deadTimeMs, probeIntervalMs };
   const aaa: AaaConfig = method === 'radius' ? { method, ...common, radius: readRadius(read) } : { method, ...common, tacacs: readTacacs(read) };
-  const privLvlGroupTemplate = read.string('PRIV_LVL_GROUP_TEMPLATE', 'tacacs-priv-{n}');
-  if (privLvlGroupTemplate !== 'none' && !privLvlGroupTemplate.includes('{n}')) {
-    read.problem('PRIV_LVL_GROUP_TEMPLATE', `must contain {n} (the privilege level) or be "none", got "${privLvlGroupTemplate}"`);
-  }
 
   const config: Config = {
     listen,
@@ -97,7 +94,6 @@ export function loadConfig(env: Env): Config {
       staticRoot,
     },
     provisioning: {
-      privLvlGroupTemplate: privLvlGroupTemplate === 'none' ? undefined : privLvlGroupTemplate,
       autoCreateUser: read.boolean('AUTO_CREATE_USER', true),
       syncMode: readSyncMode(read),
       username: {
@@ -105,7 +101,6 @@ export function loadConfig(env: Env): Config {
         stripRealm: read.boolean('USERNAME_STRIP_REALM', false),
         caseFold: read.choice('USERNAME_CASE', ['preserve', 'lower'] as const, 'preserve'),
       },
-      defaultGroups: read.list('DEFAULT_GROUPS'),
       profileAttributes: {
         firstName: read.optionalString('USER_FIRST_NAME_ATTRIBUTE'),
         lastName: read.optionalString('USER_LAST_NAME_ATTRIBUTE'),
@@ -114,6 +109,7 @@ export function loadConfig(env: Env): Config {
     },
     session,
     aaa,
+    roles: readRoleConfig(read),
   };
   read.finish();
   return config;

@@ -1,5 +1,6 @@
 import type { LogLevel } from '../log.js';
 import type { GroupSyncMode } from '../netbox/types.js';
+import type { RoleRules } from '../roles/rules.js';
 
 export interface HostPort {
   readonly host: string;
@@ -110,11 +111,8 @@ export interface Config {
     readonly staticRoot: string | undefined;
   };
   readonly provisioning: {
-    /** Group name for a TACACS+ `priv-lvl` value, `{n}` standing for the level; undefined: priv-lvl names no group. */
-    readonly privLvlGroupTemplate: string | undefined;
     readonly autoCreateUser: boolean;
     readonly syncMode: GroupSyncMode;
-    readonly defaultGroups: readonly string[];
     readonly username: UsernameRules;
     readonly profileAttributes: {
       readonly firstName: string | undefined;
@@ -133,6 +131,8 @@ export interface Config {
     readonly purgeIntervalMs: number;
   };
   readonly aaa: AaaConfig;
+  /** From the rules file or the role environment variables; the built-in rules when neither is set. */
+  readonly roles: RoleRules;
 }
 
 export type AaaConfig = {

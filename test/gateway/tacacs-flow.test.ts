@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AcctFlag, HeaderFlag } from '../../src/aaa/tacacs/codec.js';
 import { until } from '../support/until.js';
@@ -135,6 +138,35 @@ describe('TACACS+ over TLS, configured from the environment', () => {
       await goodRunning.close();
       await rogueRunning.close();
       certs.remove();
+    }
+  });
+});
+
+describe('TACACS+ with a rules file', () => {
+  const dave = { password: 'dave-Passw0rd', authorization: { status: 'pass-add' as const, args: ['memberof=CN=netbox-ops,OU=Groups,DC=example,DC=net'] } };
+
+  it('accepts a mandatory argument the rules read, and maps it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nbgw-rules-'));
+    const rules = join(dir, 'roles.yaml');
+    writeFileSync(rules, 'rules:\n  - { attribute: memberof, match: "^CN=(netbox-[^,]+),", groups: ["{1}"] }\n');
+    const stack = await startStack({ method: 'tacacs', tacacsUsers: { dave }, env: { ROLE_RULES_FILE: rules } });
+    try {
+      const browser = new CookieBrowser(stack.gateway.url);
+      expect((await signIn(browser, 'dave', dave.password)).status).toBe(303);
+      expect(pageGroups((await browser.get('/')).body)).toEqual(['netbox-ops']);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('fails the authorization on a mandatory argument nothing reads (RFC 8907 §6.1)', async () => {
+    const stack = await startStack({ method: 'tacacs', tacacsUsers: { dave } });
+    try {
+      const response = await signIn(new CookieBrowser(stack.gateway.url), 'dave', dave.password);
+      expect(response.status).toBe(403);
+      expect(response.body).toContain('memberof');
+    } finally {
+      await stack.close();
     }
   });
 });

@@ -4,10 +4,12 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bag, mapperFromYaml, problemsOf, roles, rulesFile } from './helpers.js';
 
-/** The "Group mapping" text; every rules file and every `explain` run it shows is checked here. */
-const DOC = 'docs/group-mapping.md';
+/** The README's "Group mapping" section; every rules file and every `explain` run it shows is checked here. */
+const DOC = 'README.md';
+const readme = readFileSync(DOC, 'utf8');
+const section = readme.slice(readme.indexOf('\n## Group mapping\n'), readme.indexOf('\n## ', readme.indexOf('\n## Group mapping\n') + 1));
 
-const blocks = [...readFileSync(DOC, 'utf8').matchAll(/^```(\w*)\n(.*?)^```$/gms)].map((match) => ({ lang: match[1] ?? '', text: match[2] ?? '' }));
+const blocks = [...section.matchAll(/^```(\w*)\n(.*?)^```$/gms)].map((match) => ({ lang: match[1] ?? '', text: match[2] ?? '' }));
 /** A YAML block starting with `# name.yaml` is a file the runs below use; the others are complete examples. */
 const named = blocks.filter((block) => block.lang === 'yaml' && /^# \S+\.yaml\b/.test(block.text));
 const complete = blocks.filter((block) => block.lang === 'yaml' && !named.includes(block));

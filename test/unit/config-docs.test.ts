@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-const source = readFileSync(new URL('../../src/config/load.ts', import.meta.url), 'utf8');
+const source = ['load.ts', 'roles.ts'].map((file) => readFileSync(new URL(`../../src/config/${file}`, import.meta.url), 'utf8')).join('\n');
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
 

@@ -41,11 +41,10 @@ describe('loadConfig', () => {
     expect(config.provisioning).toMatchObject({
       autoCreateUser: true,
       syncMode: 'managed',
-      defaultGroups: [],
       username: { stripDomain: false, stripRealm: false, caseFold: 'preserve' },
     });
     expect(config.netbox).toMatchObject({ remoteUserGroupHeader: 'Remote-User-Group', remoteUserGroupSeparator: '|' });
-    expect(config.provisioning.privLvlGroupTemplate).toBe('tacacs-priv-{n}');
+    expect(config.roles).toMatchObject({ defaultGroups: [], superuserGroups: [], staffGroups: [], requireRole: false });
     if (config.aaa.method !== 'radius') throw new Error('expected RADIUS by default');
     expect(config.aaa.radius).toMatchObject({ timeoutMs: 3000, retries: 2, nasIdentifier: 'netbox-aaa-gateway' });
     const udp = { transport: 'udp', requireMessageAuthenticator: 'auto' };
@@ -194,9 +193,9 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...valid, REMOTE_USER_GROUP_SEPARATOR: 'ab' }).join('\n')).toContain('REMOTE_USER_GROUP_SEPARATOR');
   });
 
-  it('checks the priv-lvl group template', () => {
-    expect(problemsOf({ ...valid, PRIV_LVL_GROUP_TEMPLATE: 'admins' })).toEqual(['PRIV_LVL_GROUP_TEMPLATE: must contain {n} (the privilege level) or be "none", got "admins"']);
-    expect(loadConfig({ ...valid, PRIV_LVL_GROUP_TEMPLATE: 'none' }).provisioning.privLvlGroupTemplate).toBeUndefined();
+  it('reports role settings problems with the rest', () => {
+    const problems = problemsOf({ ...valid, PRIV_LVL_GROUP_TEMPLATE: 'admins', LISTEN_PORT: 'x' });
+    expect(problems.map((p) => p.split(':')[0])).toEqual(expect.arrayContaining(['PRIV_LVL_GROUP_TEMPLATE', 'LISTEN_PORT']));
   });
 
   it('derives a NetBox password key independent of the session secret unless one is given', () => {

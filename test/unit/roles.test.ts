@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AttributeBag } from '../../src/aaa/attributes.js';
 import { HANDLED_MANDATORY_ARGUMENTS } from '../../src/aaa/tacacs/authorization.js';
-import { silentLogger } from '../../src/log.js';
-import { AaaRolesAsGroups } from '../../src/roles/aaa-roles.js';
 import { bag, mapperFor, roleConfig } from '../roles/helpers.js';
 
 /**
@@ -80,15 +78,4 @@ describe('built-in rules', () => {
     }
   });
 
-  it('stays what AaaRolesAsGroups gives until the composition root takes createRoleMapper', () => {
-    const attributes = bag([
-      ['Class', 'netbox-admin'],
-      ['Class', 'CACS:1'],
-      ['Cisco-AVPair', 'shell:roles="a b"'],
-      ['priv-lvl', '7'],
-    ]);
-    const legacy = new AaaRolesAsGroups({ defaultGroups: ['netbox-users'], privLvlGroupTemplate: 'tacacs-priv-{n}' }, silentLogger);
-    expect(legacy.map(attributes)).toEqual(mapperFor({ DEFAULT_GROUPS: 'netbox-users' }).map(attributes));
-    expect(new AaaRolesAsGroups({ defaultGroups: [], privLvlGroupTemplate: undefined }, silentLogger).map(attributes).groups).toEqual(['netbox-admin', 'a', 'b']);
-  });
 });

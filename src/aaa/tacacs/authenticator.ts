@@ -3,20 +3,24 @@ import type { Logger } from '../../log.js';
 import { FailoverAuthenticator } from '../failover.js';
 import { serverName, type Accounting } from '../types.js';
 import { TacacsAccounting } from './accounting.js';
+import { HANDLED_MANDATORY_ARGUMENTS } from './authorization.js';
 import { TacacsClient } from './client.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import type { Endpoint } from './transport.js';
 
 /**
  * The TACACS+ front door: one client per configured server, asked in order by the failover chain. Without
- * `health` no server is ever held down (the chain as it was before dead-server handling).
+ * `health` no server is ever held down (the chain as it was before dead-server handling). `roleAttributes` are
+ * the argument names the role rules read: a server may send them as mandatory arguments (RFC 8907 §6.1).
  */
 export function createTacacsAuthenticator(
   config: TacacsConfig,
   loginDeadlineMs: number,
   logger: Logger,
   health?: Pick<AaaConfig, 'deadTimeMs' | 'probeIntervalMs'>,
+  roleAttributes: readonly string[] = [],
 ): FailoverAuthenticator {
+  const handledMandatoryArguments = [...new Set([...HANDLED_MANDATORY_ARGUMENTS, ...roleAttributes])];
   const servers = endpoints(config).map(
     (endpoint) =>
       new TacacsClient({
@@ -26,6 +30,7 @@ export function createTacacsAuthenticator(
         service: config.service,
         portName: config.portName,
         authorization: config.authorization,
+        handledMandatoryArguments,
         logger,
       }),
   );

@@ -6,8 +6,8 @@ import { normaliseAttributes, type AttributeBag, type RawAttribute } from '../at
 import { parseArgument } from './codec.js';
 
 /**
- * Mandatory arguments the gateway can act on: the ones that echo its own request, and the ones role mapping
- * (src/roles/aaa-roles.ts) reads. RFC 8907 §6.1: "If the client receives a mandatory argument that it cannot
+ * Mandatory arguments the gateway can always act on: the ones that echo its own request, and the ones the
+ * built-in role rules read (a rules file adds the names it reads; see createTacacsAuthenticator). RFC 8907 §6.1: "If the client receives a mandatory argument that it cannot
  * handle, it MUST consider the authorization to have failed." Declaring a name here that nothing reads would
  * silently drop what the server insists on. A server that only wants to inform sends the optional form
  * (`name*value`), which is always kept.
