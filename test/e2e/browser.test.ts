@@ -90,6 +90,46 @@ describe('browser end to end: Chromium → gateway → FreeRADIUS → NetBox', (
   });
 });
 
+describe('browser end to end: FreeRADIUS priv-lvl 15 through the shipped FreeRADIUS rules', () => {
+  let freeradius: RunningFreeRadius;
+  let stack: Stack;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    freeradius = await startFreeRadius({
+      secret: SECRET,
+      users: { 'grace.hopper': { password: 'Compiler-A0-1952', attributes: [['Class', 'netbox-operators'], ['Cisco-AVPair', 'shell:priv-lvl=15']] } },
+    });
+    stack = await startStack({
+      radius: { servers: [`127.0.0.1:${freeradius.port}`], secret: SECRET },
+      env: { ROLE_RULES_FILE: 'examples/roles/freeradius.yaml', RADIUS_TIMEOUT: '2', AAA_LOGIN_TIMEOUT: '5' },
+    });
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+    await freeradius?.stop();
+  });
+
+  it('lands a Cisco-AVPair shell:priv-lvl=15 user in the admin group, with the superuser permission on it', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${stack.gateway.url}/dcim/racks/`);
+    await page.getByLabel('User name').fill('grace.hopper');
+    await page.getByLabel('Password').fill('Compiler-A0-1952');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${stack.gateway.url}/dcim/racks/`);
+    expect((await page.locator('#netbox-groups li').allTextContents()).sort()).toEqual(['netbox-admin', 'netbox-operators', 'netbox-users']);
+    // Password mode: the superuser group carries the gateway-managed all-objects permission.
+    const permission = [...stack.netbox.state.permissions.values()].find((p) => p.name.startsWith('netbox-aaa-gateway: superuser'));
+    expect(permission).toBeDefined();
+    expect([...permission!.groupIds].map((id) => stack.netbox.state.groups.get(id)?.name)).toEqual(['netbox-admin']);
+    await context.close();
+  });
+});
+
 /** The same flow with AAA_METHOD=tacacs: the groups come from the TACACS+ authorization reply. */
 describe('browser end to end: Chromium → gateway → TACACS+ → NetBox', () => {
   let stack: Stack;
