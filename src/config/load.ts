@@ -189,7 +189,7 @@ function readRadius(read: EnvReader): RadiusConfig {
     sourceAddress,
     challengeTimeoutMs: read.duration('RADIUS_CHALLENGE_TIMEOUT', 60 * SECOND, { bareUnit: 's', minMs: SECOND, maxMs: 5 * MINUTE }),
     accounting: { enabled: accountingEnabled, servers: accountingServers },
-    tls: readTls(read, 'RADIUS_TLS'),
+    tls: readTls(read, 'RADIUS_TLS', [...withPolicy, ...accountingServers].some((server) => server.transport === 'radsec')),
     probe: read.boolean('RADIUS_PROBE', false),
   };
   if (Buffer.byteLength(radius.nasIdentifier) > 253) read.problem('RADIUS_NAS_IDENTIFIER', 'must be at most 253 bytes');
@@ -219,7 +219,18 @@ function readRequireMessageAuthenticator(read: EnvReader, serverCount: number): 
   return values.length === 1 ? Array.from({ length: serverCount }, () => policies[0] ?? 'auto') : policies;
 }
 
-function readTls(read: EnvReader, prefix: 'RADIUS_TLS' | 'TACACS_TLS'): TlsClientConfig {
+/**
+ * With `used` (some server speaks TLS) a CA file is required: an AAA server's certificate should come from the
+ * operator's own CA, and trusting every public CA for it must be a choice, made by naming the system bundle.
+ */
+function readTls(read: EnvReader, prefix: 'RADIUS_TLS' | 'TACACS_TLS', used: boolean): TlsClientConfig {
+  if (used && read.raw(`${prefix}_CA_FILE`) === undefined) {
+    read.problem(
+      `${prefix}_CA_FILE`,
+      "is required for TLS servers: the PEM file of the CA that signs the servers' certificates " +
+        '(to trust the public CAs instead, name the system bundle, e.g. /etc/ssl/certs/ca-certificates.crt)',
+    );
+  }
   const tls = {
     caFile: readableFile(read, `${prefix}_CA_FILE`),
     serverName: read.optionalString(`${prefix}_SERVER_NAME`),
@@ -250,7 +261,7 @@ function readTacacs(read: EnvReader): TacacsConfig {
       `is ${secret.length} characters; RFC 8907 asks for at least ${MIN_TACACS_KEY_LENGTH} (set TACACS_ALLOW_SHORT_KEY=true to accept it anyway)`,
     );
   }
-  const tls = readTls(read, 'TACACS_TLS');
+  const tls = readTls(read, 'TACACS_TLS', servers.some((server) => server.tls));
   const service = read.string('TACACS_SERVICE', 'shell');
   const portName = read.string('TACACS_PORT_NAME', 'netbox-aaa-gateway');
   for (const [name, value] of [['TACACS_SERVICE', service], ['TACACS_PORT_NAME', portName]] as const) {

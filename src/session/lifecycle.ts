@@ -26,15 +26,18 @@ export class SessionLifecycle {
     if (accounting) this.#track(accounting.start(accountingSession(user)));
   }
 
+  /**
+   * Waits for the NetBox logout, which the user's next page depends on; the accounting STOP goes in the
+   * background like the START, so a dead accounting server never holds a logout up.
+   */
   async ended(user: SignedInUser, cause: SessionEndCause): Promise<void> {
     const now = Date.now();
     this.deps.logger.info({ username: user.username, cause, durationMs: now - user.signedInAt }, 'session ended');
-    const work = Promise.all([
-      this.deps.webSessions.close(user.netboxCookies),
-      this.deps.accounting?.stop(accountingSession(user), { at: now, cause }),
-    ]).then(() => undefined);
-    this.#track(work);
-    await work;
+    const { accounting } = this.deps;
+    if (accounting) this.#track(accounting.stop(accountingSession(user), { at: now, cause }));
+    const logout = this.deps.webSessions.close(user.netboxCookies);
+    this.#track(logout);
+    await logout;
   }
 
   /** Called by the store for each session its purge removes. */

@@ -414,15 +414,27 @@ describe('length checks', () => {
     ['a lone octet after the last attribute', withAttributes('19 03 61 19'), /cut off/],
     ['a short Message-Authenticator', withAttributes('50 06 00 00 00 00'), /Message-Authenticator has 4/],
     ['two Message-Authenticators', withAttributes(`50 12 ${'00'.repeat(16)} 50 12 ${'00'.repeat(16)}`), /more than one/],
-    ['a Vendor-Specific without room for a sub-attribute', withAttributes('1a 06 00 00 00 09'), /too short/],
-    ['a Vendor-Id with a high octet', withAttributes('1a 09 01 00 00 09 01 03 61'), /high-order octet/],
-    ['a vendor sub-attribute longer than its VSA', withAttributes('1a 09 00 00 00 09 01 04 61'), /inconsistent length 4/],
-    ['a vendor sub-attribute of Length 1', withAttributes('1a 09 00 00 00 09 01 01 61'), /inconsistent length 1/],
-    ['a cut-off vendor sub-attribute header', withAttributes('1a 0a 00 00 00 09 01 03 61 01'), /cut off/],
   ];
   it.each(cases)('refuses %s', (_, datagram, message) => {
     expect(() => decodePacket(datagram)).toThrow(RadiusDecodeError);
     expect(() => decodePacket(datagram)).toThrow(message);
+  });
+
+  // RFC 2865 §5.26 only recommends the sub-attribute layout; USR, Lucent and Starent use others. Such a VSA is kept
+  // whole rather than making a signed answer undecodable (which would send the login to the next server).
+  const foreignLayouts: Array<[string, Buffer, [string, string]]> = [
+    ['without room for a sub-attribute', withAttributes('1a 06 00 00 00 09'), ['26:9', '']],
+    ['with a non-zero high Vendor-Id octet', withAttributes('1a 09 01 00 00 09 01 03 61'), ['26:16777225', '0x010361']],
+    ['whose sub-attribute is longer than the VSA', withAttributes('1a 09 00 00 00 09 01 04 61'), ['26:9', '0x010461']],
+    ['whose sub-attribute has Length 1', withAttributes('1a 09 00 00 00 09 01 01 61'), ['26:9', '0x010161']],
+    ['with a cut-off sub-attribute header', withAttributes('1a 0a 00 00 00 09 01 03 61 01'), ['26:9', '0x01036101']],
+    ['with USR 4-octet types', withAttributes('1a 0d 00 00 01 ad 00 00 90 1a 78 79 7a'), ['26:429', '0x0000901a78797a']],
+  ];
+  it.each(foreignLayouts)('keeps a Vendor-Specific %s whole', (_, datagram, pair) => {
+    const packet = decodePacket(datagram);
+    expect(packet.attributes[0]).toMatchObject({ type: 26 });
+    expect(packet.attributes[0]!.vendor).toBeUndefined();
+    expect(describeAttributes(packet.attributes)).toEqual([pair]);
   });
 
   it('reads the Length that frames packets on a stream, and refuses one outside 20..4096', () => {

@@ -38,6 +38,8 @@ const USERS: Record<string, TacacsTestUser> = {
   grace: { password: 'grace-pass', chapSecret: 'grace-chap-secret' },
   heidi: { password: 'heidi-pass', authorization: { status: 'follow', args: [] } },
   ivan: { password: 'ivan-pass', authorization: { status: 'pass-add', args: ['priv-lvl=16'] } },
+  judy: { password: 'judy-pass', authorization: { status: 'fail', args: ['noseparator'] } },
+  kim: { password: 'kim-pass', authorization: { status: 'pass-add', args: ['priv-lvl=15', 'noseparator'] } },
 };
 const alice: AuthRequest = { username: 'alice', password: 'wonderland', clientAddress: '192.0.2.7' };
 const as = (username: keyof typeof USERS): AuthRequest => ({ username, password: USERS[username]!.password, clientAddress: '2001:db8::7' });
@@ -276,6 +278,16 @@ describe('authorization', () => {
   it('ERROR is server trouble, FOLLOW a refusal', async () => {
     expect((await trouble(client().verify(as('dave'), noDeadline()))).reason).toBe('server-error');
     expect(await client().verify(as('heidi'), noDeadline())).toEqual({ kind: 'reject', message: FOLLOW_REFUSED });
+  });
+
+  it('an argument that is not name=value never turns a FAIL or a PASS into server trouble', async () => {
+    // Our key decoded the reply's lengths: it is this server's answer, so the next server must not be asked.
+    expect(await client().verify(as('judy'), noDeadline())).toMatchObject({ kind: 'reject', stage: 'authorization' });
+    expect(await client().verify(as('kim'), noDeadline())).toMatchObject({
+      kind: 'reject',
+      stage: 'authorization',
+      message: expect.stringContaining('noseparator'),
+    });
   });
 
   it('a mandatory argument the gateway cannot apply fails the authorization (RFC 8907 §6.1)', async () => {

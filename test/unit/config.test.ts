@@ -6,6 +6,10 @@ import { ConfigError } from '../../src/config/env-reader.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config, RadiusConfig } from '../../src/config/types.js';
 
+/** Any readable file will do for a CA path in these tests; nothing is parsed at config time. */
+const caFile = join(mkdtempSync(join(tmpdir(), 'nbgw-ca-')), 'ca.pem');
+writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\n');
+
 const valid = {
   NETBOX_URL: 'http://netbox:8080',
   NETBOX_TOKEN: '0123456789abcdef0123456789abcdef01234567',
@@ -131,6 +135,7 @@ describe('loadConfig', () => {
       ...common,
       AAA_METHOD: 'tacacs',
       TACACS_SERVERS: 'tacacs1.example.net, tls://tacacs2.example.net, [2001:db8::49]:4949, tls://[::1]:3000',
+      TACACS_TLS_CA_FILE: caFile,
       TACACS_SECRET: 'k'.repeat(16),
       TACACS_AUTH_TYPE: 'ASCII',
       TACACS_SERVICE: 'netbox',
@@ -151,7 +156,10 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...tacacs, TACACS_SECRET: 'short-key' }).join('\n')).toContain('TACACS_SECRET: is 9 characters; RFC 8907 asks for at least 16');
     expect(loadConfig({ ...tacacs, TACACS_SECRET: 'short-key', TACACS_ALLOW_SHORT_KEY: 'true' }).aaa.method).toBe('tacacs');
     expect(problemsOf(tacacs).join('\n')).toContain('TACACS_SECRET: is required');
-    expect(loadConfig({ ...tacacs, TACACS_SERVERS: 'tls://192.0.2.49' }).aaa.method).toBe('tacacs');
+    expect(loadConfig({ ...tacacs, TACACS_SERVERS: 'tls://192.0.2.49', TACACS_TLS_CA_FILE: caFile }).aaa.method).toBe('tacacs');
+    expect(problemsOf({ ...tacacs, TACACS_SERVERS: 'tls://192.0.2.49' })).toEqual([
+      "TACACS_TLS_CA_FILE: is required for TLS servers: the PEM file of the CA that signs the servers' certificates (to trust the public CAs instead, name the system bundle, e.g. /etc/ssl/certs/ca-certificates.crt)",
+    ]);
     expect(problemsOf({ ...tacacs, TACACS_SERVERS: 'tls://192.0.2.49', TACACS_TLS_CA_FILE: '/nonexistent/ca.pem', TACACS_TLS_CERT_FILE: '/etc/hostname' }).join('\n')).toMatch(
       /TACACS_TLS_CA_FILE: cannot read \/nonexistent\/ca.pem[\s\S]*TACACS_TLS_CERT_FILE: and TACACS_TLS_KEY_FILE go together/,
     );
@@ -162,6 +170,7 @@ describe('loadConfig', () => {
       loadConfig({
         ...valid,
         RADIUS_SERVERS: 'radsec://radius1.example.net,10.0.0.7',
+        RADIUS_TLS_CA_FILE: caFile,
         RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR: 'true,false',
         RADIUS_NAS_IP_ADDRESS: '192.0.2.10',
         RADIUS_SOURCE_ADDRESS: '::1',
@@ -177,7 +186,8 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({ nasIpAddress: '192.0.2.10', sourceAddress: '::1', challengeTimeoutMs: 90_000 });
     expect(config.accounting).toEqual({ enabled: true, servers: [{ host: '10.0.0.8', port: 1813, transport: 'udp', requireMessageAuthenticator: 'no' }] });
     const { RADIUS_SECRET: _k, ...withoutSecret } = valid;
-    expect(radiusOf(loadConfig({ ...withoutSecret, RADIUS_SERVERS: 'radsec://[::1]' })).servers[0]).toMatchObject({ host: '::1', port: 2083 });
+    expect(radiusOf(loadConfig({ ...withoutSecret, RADIUS_SERVERS: 'radsec://[::1]', RADIUS_TLS_CA_FILE: caFile })).servers[0]).toMatchObject({ host: '::1', port: 2083 });
+    expect(problemsOf({ ...withoutSecret, RADIUS_SERVERS: 'radsec://[::1]' }).join('\n')).toContain('RADIUS_TLS_CA_FILE: is required for TLS servers');
     const problems = problemsOf({ ...valid, RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR: 'true,maybe,auto,no', RADIUS_NAS_IP_ADDRESS: '2001:db8::1', AAA_DEAD_TIME: 'forever' });
     expect(problems.join('\n')).toContain('RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR: must be true, false or auto (one value, or one per server), got "maybe"');
     expect(problems.join('\n')).toContain('RADIUS_REQUIRE_MESSAGE_AUTHENTICATOR: has 4 values for 3 servers');

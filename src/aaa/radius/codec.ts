@@ -118,7 +118,8 @@ export function decodePacket(datagram: Uint8Array): RadiusPacket {
       // RFC 3579 §3.2 allows at most one; a second one could smuggle a value the verifier never looks at.
       if (++messageAuthenticators > 1) throw new RadiusDecodeError('more than one Message-Authenticator');
     }
-    attributes.push(type === Attr.VendorSpecific ? { type, value, vendor: decodeVendorSpecific(value) } : { type, value });
+    const vendor = type === Attr.VendorSpecific ? decodeVendorSpecific(value) : undefined;
+    attributes.push(vendor ? { type, value, vendor } : { type, value });
     offset += attributeLength;
   }
   return { code, identifier: raw[1]!, authenticator: raw.subarray(4, HEADER_LENGTH), attributes, raw };
@@ -136,20 +137,19 @@ export function packetLength(head: Uint8Array): number {
   return length;
 }
 
-function decodeVendorSpecific(value: Buffer): VendorSpecific {
-  if (value.length < 5) throw new RadiusDecodeError(`Vendor-Specific with ${value.length} octets is too short`);
-  if (value[0] !== 0) throw new RadiusDecodeError('Vendor-Specific Vendor-Id has a non-zero high-order octet');
+/**
+ * The sub-attributes of a Vendor-Specific in RFC 2865 §5.26's recommended layout, or undefined when the vendor
+ * uses another one (USR, Lucent and Starent do). The packet stays valid either way: the RFC only recommends the
+ * layout, and refusing a signed reply for it would turn a server's definitive answer into server trouble.
+ */
+function decodeVendorSpecific(value: Buffer): VendorSpecific | undefined {
+  if (value.length < 5 || value[0] !== 0) return undefined;
   const vendorId = value.readUInt32BE(0);
   const attributes: RadiusAttribute[] = [];
   for (let offset = 4; offset < value.length; ) {
-    if (offset + 2 > value.length) {
-      throw new RadiusDecodeError(`vendor ${vendorId} sub-attribute header is cut off`);
-    }
     const type = value[offset]!;
-    const subLength = value[offset + 1]!;
-    if (subLength < 2 || offset + subLength > value.length) {
-      throw new RadiusDecodeError(`vendor ${vendorId} sub-attribute ${type} has an inconsistent length ${subLength}`);
-    }
+    const subLength = value[offset + 1] ?? 0;
+    if (subLength < 2 || offset + subLength > value.length) return undefined;
     attributes.push({ type, value: value.subarray(offset + 2, offset + subLength) });
     offset += subLength;
   }
@@ -456,6 +456,12 @@ export function describeAttributes(attributes: readonly DecodedAttribute[]): Arr
         const kind = definition?.kind ?? 'octets';
         if (isShown(kind)) pairs.push([definition?.name ?? `26:${vendorId}:${sub.type}`, formatValue(kind, sub.value)]);
       }
+      continue;
+    }
+    if (attribute.type === Attr.VendorSpecific) {
+      // A vendor layout other than RFC 2865's: named by vendor, shown whole.
+      const name = attribute.value.length >= 4 ? `26:${attribute.value.readUInt32BE(0)}` : '26';
+      pairs.push([name, formatValue('octets', attribute.value.subarray(Math.min(4, attribute.value.length)))]);
       continue;
     }
     const definition = standardAttribute(attribute.type);

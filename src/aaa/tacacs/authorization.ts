@@ -3,7 +3,7 @@
  * (RFC 8907 §6, §8).
  */
 import { normaliseAttributes, type AttributeBag, type RawAttribute } from '../attributes.js';
-import { parseArgument } from './codec.js';
+import { parseArgument, TacacsProtocolError } from './codec.js';
 
 /**
  * Mandatory arguments the gateway can always act on: the ones that echo its own request, and the ones the
@@ -41,7 +41,15 @@ export function interpretArguments(args: readonly string[], handledMandatory: Re
   const kept: RawAttribute[] = [];
   const disregarded: string[] = [];
   for (const raw of args) {
-    const { name, value, mandatory } = parseArgument(raw);
+    let argument;
+    try {
+      argument = parseArgument(raw);
+    } catch (error) {
+      // Not name=value or name*value: nothing the gateway can honour, so nothing it may ignore either.
+      if (error instanceof TacacsProtocolError) return { kind: 'unhandled', argument: raw };
+      throw error;
+    }
+    const { name, value, mandatory } = argument;
     const lower = name.toLowerCase();
     const usable = lower !== 'priv-lvl' || (/^\d{1,2}$/.test(value) && Number(value) <= 15);
     if (mandatory && (!usable || !handledMandatory.has(lower))) return { kind: 'unhandled', argument: raw };

@@ -196,17 +196,16 @@ export class TacacsClient implements AaaServer {
       remAddr: request.clientAddress,
       args: authorizationArguments(this.#options.service),
     });
-    // Arguments are read inside the decoder so that a malformed one counts as an undecodable reply.
-    const answer = await session.exchange(body, (reply) => {
-      const decoded = decodeAuthorReply(reply);
-      return { ...decoded, outcome: interpretArguments(decoded.args, this.#handled) };
-    });
+    const answer = await session.exchange(body, decodeAuthorReply);
     if (answer.kind === 'unencrypted') return this.#unencrypted(request.username, 'authorization');
-    const { status, serverMsg, outcome } = answer.reply;
+    const { status, serverMsg, args } = answer.reply;
     const user = request.username;
     switch (status) {
       case AuthorStatus.PassAdd:
-      case AuthorStatus.PassRepl:
+      case AuthorStatus.PassRepl: {
+        // Read only now, from a reply whose lengths added up under our key: what an argument says is the
+        // server's answer, so one the gateway cannot apply (or parse) fails the authorization, never the server.
+        const outcome = interpretArguments(args, this.#handled);
         // PASS_ADD adds the reply's arguments to the requested ones and PASS_REPL replaces them; either way what
         // the server granted is the reply's arguments, and the request's `service`/`cmd` say nothing about roles.
         if (outcome.kind === 'unhandled') {
@@ -216,6 +215,7 @@ export class TacacsClient implements AaaServer {
         if (outcome.disregarded.length > 0) this.#log.warn({ user, disregarded: outcome.disregarded }, 'TACACS+ optional arguments disregarded');
         this.#log.debug({ user, attributes: outcome.attributes.toJSON() }, 'TACACS+ authorization PASS');
         return { kind: 'accept', attributes: outcome.attributes };
+      }
       case AuthorStatus.Fail:
         return { kind: 'reject', stage: 'authorization', message: serverMsg ? `${AUTHORIZATION_REFUSED}: ${serverMsg}` : AUTHORIZATION_REFUSED };
       case AuthorStatus.Error:
