@@ -57,7 +57,12 @@ export function createApp(deps: AppDeps): express.Express {
     renderUnavailable,
   });
 
-  app.use((req, _res, next) => {
+  app.use((req, res, next) => {
+    // Absolute-form targets (`GET http://host/path`) are for forward proxies; every path check below assumes a path.
+    if (!req.url.startsWith('/')) {
+      res.status(400).type('text/plain').send('Bad request target.');
+      return;
+    }
     stripRemoteUserHeaders(req.headers, [deps.remoteUser.header, deps.remoteUser.groupHeader]);
     next();
   });
@@ -72,7 +77,12 @@ export function createApp(deps: AppDeps): express.Express {
   if (deps.staticRoot !== undefined) {
     app.use('/static', express.static(deps.staticRoot, { fallthrough: false, index: false, maxAge: '1d' }));
   } else {
-    app.use('/static', (req, res) => proxy(req, res));
+    // Not a mount: a mount strips `/static` from req.url, and the proxy would then forward any path to NetBox.
+    app.use((req, res, next) => {
+      if (!req.path.startsWith('/static/')) next();
+      else if (req.method === 'GET' || req.method === 'HEAD') proxy(req, res);
+      else res.status(405).set('Allow', 'GET, HEAD').type('text/plain').send('Static files are read-only.');
+    });
   }
 
   app.use(deps.session);

@@ -23,6 +23,8 @@ export function localRedirectTarget(candidate: unknown): string {
   const base = new URL('http://gateway.invalid');
   const resolved = new URL(candidate, base);
   if (resolved.origin !== base.origin) return FALLBACK;
+  // Dot segments are removed while resolving: `/.//evil.example` comes out as `//evil.example`.
+  if (!isLocalPath(resolved.pathname)) return FALLBACK;
   if (resolved.pathname === '/-' || resolved.pathname.startsWith('/-/')) return FALLBACK;
   return resolved.pathname + resolved.search + resolved.hash;
 }

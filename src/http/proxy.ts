@@ -86,14 +86,21 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
 
     const location = proxyRes.headers.location;
     if (location === undefined) return;
-    const target = new URL(location, `${netboxOrigin}${req.originalUrl}`);
+    let target: URL;
+    try {
+      target = new URL(location, `${netboxOrigin}${req.path}`);
+    } catch {
+      // Not a URL at all: nothing to rewrite, and nothing the browser could follow anywhere else either.
+      return;
+    }
     if (target.origin !== netboxOrigin) return;
     if (user && target.pathname === '/login/') {
       const next = target.searchParams.get('next') ?? req.originalUrl;
       proxyRes.headers.location = `/-/reauth?next=${encodeURIComponent(next)}`;
     } else {
       // NetBox builds absolute URLs from its own host when X-Forwarded-Host is not in use; keep the browser here.
-      proxyRes.headers.location = target.pathname + target.search + target.hash;
+      // Collapsing leading slashes keeps `//evil.example/` (which NetBox may take from a return_url) local.
+      proxyRes.headers.location = `/${target.pathname.replace(/^[/\\]+/, '')}${target.search}${target.hash}`;
     }
   }
 

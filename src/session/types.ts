@@ -42,8 +42,14 @@ export interface SessionLifetimes {
   readonly maxAgeMs: number;
 }
 
+/**
+ * A session nobody signed into yet only carries the login form's CSRF token (and a pending challenge): it need not
+ * outlive a sign-in attempt, and anonymous visitors must not fill the store for an hour each.
+ */
+const ANONYMOUS_SESSION_MS = 10 * 60_000;
+
 /** The moment after which a stored session is dead, whatever the browser still sends. */
 export function sessionExpiry(user: SignedInUser | undefined, lifetimes: SessionLifetimes, now: number): number {
-  if (user === undefined) return now + lifetimes.idleTimeoutMs;
+  if (user === undefined) return now + Math.min(ANONYMOUS_SESSION_MS, lifetimes.idleTimeoutMs);
   return Math.min(user.signedInAt + lifetimes.maxAgeMs, user.lastSeenAt + lifetimes.idleTimeoutMs);
 }

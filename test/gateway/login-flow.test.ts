@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -277,9 +278,41 @@ describe('sign-in flow through the gateway (password mode)', () => {
     expect(redirected.location).toBe('/dcim/sites/');
   });
 
-  it('serves NetBox static files without a session', async () => {
-    const response = await fetch(`${stack.gateway.url}/static/netbox.css`);
+  it('serves NetBox static files without a session, and nothing but static files that way', async () => {
+    stack.netbox.state.clearRequests();
+    const response = await fetch(`${stack.gateway.url}/static/netbox.css`, { redirect: 'manual' });
     expect(response.status).toBe(200);
+    expect(stack.netbox.state.requests.map((r) => r.path)).toEqual(['/static/netbox.css']);
+    // A static prefix must not become a way to any other NetBox path.
+    for (const path of ['/static/login/', '/static/dcim/devices/', '/static/api/status/']) {
+      stack.netbox.state.clearRequests();
+      await fetch(`${stack.gateway.url}${path}`, { redirect: 'manual' });
+      expect(stack.netbox.state.requests.map((r) => r.path)).toEqual([path]);
+    }
+    expect((await fetch(`${stack.gateway.url}/static/netbox.css`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('refuses an absolute-form request target and stays up', async () => {
+    const { port } = new URL(stack.gateway.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.end('GET http://x/media/a.png HTTP/1.1\r\nHost: x\r\nAuthorization: Token junk\r\nConnection: close\r\n\r\n');
+      });
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect((await fetch(`${stack.gateway.url}/-/health`)).status).toBe(200);
+  });
+
+  it('keeps NetBox redirects on this host, even to a path NetBox would take as protocol-relative', async () => {
+    const browser = new CookieBrowser(stack.gateway.url);
+    await signIn(browser, 'bob', STACK_USERS.bob!.password);
+    const response = await browser.get('/__double__/redirect?to=/.//evil.example/x');
+    expect(response.status).toBe(302);
+    expect(response.location).toBe('/evil.example/x');
   });
 
   it('answers liveness without authentication or secrets', async () => {

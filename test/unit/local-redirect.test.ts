@@ -28,6 +28,10 @@ describe('localRedirectTarget', () => {
     '',
     '/' + 'a'.repeat(3000),
     '/%E0%A4%A',
+    '/.//evil.example',
+    '/a/..//evil.example',
+    '/%2e%2e//evil.example',
+    '/./\\evil.example',
   ])('refuses %s', (input) => {
     expect(localRedirectTarget(input)).toBe('/');
   });
