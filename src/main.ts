@@ -14,6 +14,7 @@ import { SignIn } from './login/sign-in.js';
 import { NetboxClient } from './netbox/client.js';
 import { derivePassword } from './netbox/password.js';
 import { RestProvisioner } from './netbox/provisioning.js';
+import { TokenCheck } from './netbox/token-check.js';
 import { PasswordWebSession, RemoteUserWebSession } from './netbox/web-session.js';
 import { createRoleMapper } from './roles/engine.js';
 import { createSessionLayer } from './session/index.js';
@@ -91,6 +92,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       netboxVersion: () => netbox.netboxVersion(),
       netboxCheckIntervalMs: 5_000,
     },
+    tokenCheck: new TokenCheck({ baseUrl: config.netbox.url, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger }),
     logger: logger.child({ module: 'http' }),
   });
 

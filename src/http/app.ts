@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from '../log.js';
 import type { SignIn } from '../login/sign-in.js';
+import type { TokenCheck } from '../netbox/token-check.js';
 import type { WebSessionOpener } from '../netbox/types.js';
 import type { SessionLifecycle } from '../session/lifecycle.js';
 import '../session/types.js';
@@ -30,6 +31,7 @@ export interface AppDeps {
   readonly sendRemoteUser: boolean;
   readonly staticRoot: string | undefined;
   readonly readiness: ReadinessDeps;
+  readonly tokenCheck: TokenCheck;
   readonly logger: Logger;
 }
 
@@ -87,10 +89,16 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(deps.session);
   app.use(noteActivity);
-  app.use((req, res, next) => {
-    // Existing automation with its own NetBox token keeps working when the gateway replaces nginx.
-    if (!req.session.user && carriesNetboxToken(req) && isTokenPath(req.path)) proxy(req, res);
-    else next();
+  app.use(async (req, res, next) => {
+    // Existing automation with its own NetBox token keeps working when the gateway replaces nginx; the token has
+    // to be one NetBox accepts, or the request never reaches NetBox.
+    if (req.session.user || !isTokenPath(req.path)) return next();
+    const authorization = req.get('authorization');
+    if (authorization === undefined || !isNetboxToken(authorization)) return next();
+    const verdict = await deps.tokenCheck.verdict(authorization, req.ip ?? '');
+    if (verdict === 'valid') proxy(req, res);
+    else if (verdict === 'invalid') res.status(403).json({ detail: 'Invalid token.' });
+    else renderUnavailable(req, res, 502);
   });
   app.use(gatewayRoutes({ signIn: deps.signIn, webSessions: deps.webSessions, lifecycle: deps.lifecycle, logger: deps.logger, renderUnavailable }));
   app.use('/-', (_req, res) => {
@@ -144,8 +152,7 @@ function wantsJson(req: Request): boolean {
   return req.path.startsWith('/api/') || req.path.startsWith('/graphql/');
 }
 
-function carriesNetboxToken(req: Request): boolean {
-  const authorization = req.get('authorization') ?? '';
+function isNetboxToken(authorization: string): boolean {
   return /^Token\s+\S+/i.test(authorization) || /^Bearer\s+nbt_\S+/i.test(authorization);
 }
 

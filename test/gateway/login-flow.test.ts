@@ -175,6 +175,26 @@ describe('sign-in flow through the gateway (password mode)', () => {
     expect(seen.headers.cookie).toMatch(/sessionid=\w+/);
   });
 
+  it('lets a made-up token reach nothing, and asks NetBox about a real one once a minute at most', async () => {
+    stack.netbox.state.clearRequests();
+    for (const authorization of ['Token 0123456789abcdef0123456789abcdef01234567', 'Bearer nbt_abcdefghijkl.nope']) {
+      const response = await fetch(`${stack.gateway.url}/api/dcim/devices/`, { headers: { Authorization: authorization } });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({ detail: 'Invalid token.' });
+    }
+    const media = await fetch(`${stack.gateway.url}/media/devicetype-images/x.png`, { headers: { Authorization: 'Token junk' } });
+    expect(media.status).toBe(403);
+    expect(stack.netbox.state.requests.map((r) => r.path).filter((path) => path !== '/api/users/config/')).toEqual([]);
+
+    const { authorization } = stack.netbox.state.addToken({ userId: stack.netbox.state.addUser({ username: 'script3', permissions: ['users.view_user'] }).id, version: 2 });
+    stack.netbox.state.clearRequests();
+    for (let i = 0; i < 3; i += 1) {
+      expect((await fetch(`${stack.gateway.url}/api/users/users/`, { headers: { Authorization: authorization } })).status).toBe(200);
+    }
+    expect(stack.netbox.state.requestsTo('/api/users/config/')).toHaveLength(1);
+    expect(stack.netbox.state.requestsTo('/api/users/users/')).toHaveLength(3);
+  });
+
   it("strips a client's identity headers from token pass-through requests too", async () => {
     const { authorization } = stack.netbox.state.addToken({ userId: stack.netbox.state.addUser({ username: 'script2' }).id, version: 1 });
     stack.netbox.state.clearRequests();
@@ -361,6 +381,19 @@ describe('sign-in flow when things go wrong', () => {
       expect(stack.netbox.state.findUser('bob')).toBeUndefined();
       // The next login, with NetBox back, works.
       expect((await signIn(new CookieBrowser(stack.gateway.url), 'bob', STACK_USERS.bob!.password)).status).toBe(303);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('answers a token request with 502 when NetBox cannot say whether the token is good', async () => {
+    const stack = await startStack();
+    try {
+      const { authorization } = stack.netbox.state.addToken({ userId: stack.netbox.state.addUser({ username: 'script4' }).id, version: 1 });
+      stack.netbox.state.fail('unavailable');
+      const response = await fetch(`${stack.gateway.url}/api/status/`, { headers: { Authorization: authorization } });
+      expect(response.status).toBe(502);
+      expect(await response.json()).toEqual({ detail: 'NetBox is unavailable.' });
     } finally {
       await stack.close();
     }

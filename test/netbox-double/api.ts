@@ -23,7 +23,7 @@ const PAGE_SIZE = 50;
 const FULL_VERSION = { '4.3': '4.3.7', '4.4': '4.4.10', '4.6.0': '4.6.0', '4.6.8': '4.6.8' } as const;
 const API_VERSION = { '4.3': '4.3', '4.4': '4.4', '4.6.0': '4.6', '4.6.8': '4.6' } as const;
 
-type Resource = 'root' | 'status' | 'authentication-check' | 'users' | 'groups' | 'permissions' | 'tokens' | 'object-types';
+type Resource = 'root' | 'status' | 'authentication-check' | 'user-config' | 'users' | 'groups' | 'permissions' | 'tokens' | 'object-types';
 
 interface Route {
   readonly resource: Resource;
@@ -125,6 +125,7 @@ function resolve(path: string, state: RequestContext['state']): Route | undefine
   if (path === '/api/') return { resource: 'root', id: undefined };
   if (path === '/api/status/') return { resource: 'status', id: undefined };
   if (path === '/api/authentication-check/' && state.modern) return { resource: 'authentication-check', id: undefined };
+  if (path === '/api/users/config/') return { resource: 'user-config', id: undefined };
   const users = /^\/api\/users\/(users|groups|permissions|tokens)\/(?:(\d+)\/)?$/.exec(path);
   if (users) return { resource: users[1] as Resource, id: users[2] === undefined ? undefined : Number(users[2]) };
   const types = /^\/api\/(extras|core)\/object-types\/(?:(\d+)\/)?$/.exec(path);
@@ -164,6 +165,8 @@ export function handleApi(context: RequestContext, req: Request, res: Response):
       return api.status();
     case 'authentication-check':
       return api.authenticationCheck();
+    case 'user-config':
+      return api.userConfig();
     case 'users':
       return route.id === undefined ? api.users() : api.user(route.id);
     case 'groups':
@@ -237,6 +240,12 @@ class Api {
       'python-version': '3.12.3',
       'rq-workers-running': 1,
     });
+  }
+
+  /** NetBox's UserConfigView (3.0+): the caller's UI preferences; any authenticated caller may read its own. */
+  userConfig(): void {
+    if (this.method !== 'GET') return this.notAllowed();
+    this.res.json({});
   }
 
   authenticationCheck(): void {
