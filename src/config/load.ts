@@ -99,6 +99,8 @@ export function loadConfig(env: Env): Config {
       username: {
         stripDomain: read.boolean('USERNAME_STRIP_DOMAIN', false),
         stripRealm: read.boolean('USERNAME_STRIP_REALM', false),
+        allowedDomains: read.list('USERNAME_ALLOWED_DOMAINS').map((domain) => domain.toLowerCase()),
+        allowedRealms: read.list('USERNAME_ALLOWED_REALMS').map((realm) => realm.toLowerCase()),
         caseFold: read.choice('USERNAME_CASE', ['preserve', 'lower'] as const, 'preserve'),
       },
       profileAttributes: {

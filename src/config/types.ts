@@ -88,6 +88,12 @@ export interface UsernameRules {
   readonly stripDomain: boolean;
   /** `alice@example.net` → `alice`. */
   readonly stripRealm: boolean;
+  /**
+   * When stripping, the domains / realms that may be stripped (lower case); a name with another one is refused,
+   * so `alice@elsewhere` cannot become NetBox's `alice`. Empty: any.
+   */
+  readonly allowedDomains: readonly string[];
+  readonly allowedRealms: readonly string[];
   readonly caseFold: 'preserve' | 'lower';
 }
 

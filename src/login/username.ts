@@ -12,8 +12,20 @@ export type UsernameResult = { readonly ok: true; readonly name: string } | { re
  */
 export function netboxUsername(typed: string, rules: UsernameRules): UsernameResult {
   let name = typed;
-  if (rules.stripDomain) name = name.slice(name.lastIndexOf('\\') + 1);
-  if (rules.stripRealm && name.lastIndexOf('@') > 0) name = name.slice(0, name.lastIndexOf('@'));
+  if (rules.stripDomain && name.includes('\\')) {
+    const domain = name.slice(0, name.lastIndexOf('\\'));
+    if (rules.allowedDomains.length > 0 && !rules.allowedDomains.includes(domain.toLowerCase())) {
+      return { ok: false, problem: `the domain ${domain} is not one this gateway signs in (USERNAME_ALLOWED_DOMAINS)` };
+    }
+    name = name.slice(name.lastIndexOf('\\') + 1);
+  }
+  if (rules.stripRealm && name.lastIndexOf('@') > 0) {
+    const realm = name.slice(name.lastIndexOf('@') + 1);
+    if (rules.allowedRealms.length > 0 && !rules.allowedRealms.includes(realm.toLowerCase())) {
+      return { ok: false, problem: `the realm ${realm} is not one this gateway signs in (USERNAME_ALLOWED_REALMS)` };
+    }
+    name = name.slice(0, name.lastIndexOf('@'));
+  }
   if (rules.caseFold === 'lower') name = name.toLowerCase();
   if (name === '') return { ok: false, problem: 'the user name is empty once its domain or realm is removed' };
   if (name.length > NETBOX_USERNAME_MAX) return { ok: false, problem: `NetBox user names are at most ${NETBOX_USERNAME_MAX} characters` };
