@@ -16,7 +16,7 @@ const MAX_PASSWORD_LENGTH = 1024;
 /** A challenge (OTP, push approval) must be answered within this; RADIUS servers forget their State sooner or later too. */
 const CHALLENGE_MAX_AGE_MS = 5 * 60_000;
 
-export const NOTICES = {
+const NOTICES = {
   'signed-out': 'You have been signed out.',
   'netbox-session-ended': 'NetBox ended your session. Please sign in again.',
 } as const;

@@ -7,7 +7,7 @@ import { applySetCookies, cookieHeader } from '../netbox/cookies.js';
 import { NETBOX_COOKIE_NAMES, withoutCookies } from './client-headers.js';
 
 /** NetBox's nginx sample allows 25 MB bodies; gunicorn's timeout is 120 s. */
-export const MAX_BODY_BYTES = 25 * 1024 * 1024;
+const MAX_BODY_BYTES = 25 * 1024 * 1024;
 const UPSTREAM_TIMEOUT_MS = 120_000;
 
 export interface NetboxProxyOptions {

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 
 export const HEADER_LENGTH = 12;
 /** RFC 8907 §4.1 recommends 2^16 as the largest packet accepted; our own packets are a few hundred bytes. */
-export const MAX_BODY_LENGTH = 0x10000;
+const MAX_BODY_LENGTH = 0x10000;
 /** seq_no is one octet and never wraps (§4.1). */
 export const MAX_SEQ_NO = 255;
 
