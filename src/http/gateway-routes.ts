@@ -170,6 +170,8 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, logger, renderUn
       return;
     }
     try {
+      // NetBox has most likely ended the old session already; if not, it must not linger beside the new one.
+      await webSessions.close(user.netboxCookies);
       user.netboxCookies = await webSessions.open({ id: user.netboxUserId, username: user.username, groups: user.groups });
       user.netboxReloginAt = now;
       logger.info({ username: user.username }, 'NetBox session renewed');
