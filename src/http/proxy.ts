@@ -1,7 +1,7 @@
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Request, Response } from 'express';
-import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
+import httpProxy from 'http-proxy';
 import type { Logger } from '../log.js';
 import { applySetCookies, cookieHeader } from '../netbox/cookies.js';
 import { NETBOX_COOKIE_NAMES, withoutCookies } from './client-headers.js';
@@ -33,29 +33,23 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
   const netboxOrigin = options.netboxUrl.origin;
   const dropFromBrowser = new Set<string>([...NETBOX_COOKIE_NAMES, options.sessionCookieName]);
 
-  const proxy: RequestHandler<Request, Response> = createProxyMiddleware<Request, Response>({
+  const server = httpProxy.createProxyServer({
     target: netboxOrigin,
     // Host names NetBox's own address, as nginx's proxy_pass does; the public host travels in X-Forwarded-Host.
     changeOrigin: true,
     xfwd: false,
     proxyTimeout: UPSTREAM_TIMEOUT_MS,
     timeout: UPSTREAM_TIMEOUT_MS,
-    // Our own handlers replace the defaults, whose error page echoes the request and whose logger is console.
-    ejectPlugins: true,
-    plugins: [
-      (server) => {
-        server.on('proxyReq', (proxyReq: ClientRequest, req: Request) => prepareUpstreamRequest(proxyReq, req));
-        server.on('proxyRes', (proxyRes: IncomingMessage, req: Request) => adoptUpstreamResponse(proxyRes, req));
-        server.on('error', (error: Error, req: Request, res: Response | Socket) => {
-          const code = (error as NodeJS.ErrnoException).code;
-          options.logger.error({ path: req.path, code, error: error.message }, 'NetBox did not answer a proxied request');
-          if (!('status' in res)) return;
-          if (res.headersSent) res.destroy();
-          else options.renderUnavailable(req, res, code === 'ECONNRESET' || code === 'ETIMEDOUT' ? 504 : 502);
-        });
-      },
-    ],
   });
+  server.on('proxyReq', (proxyReq: ClientRequest, req) => prepareUpstreamRequest(proxyReq, req as Request));
+  server.on('proxyRes', (proxyRes: IncomingMessage, req) => adoptUpstreamResponse(proxyRes, req as Request));
+  const onError = (error: Error, req: Request, res: Response | Socket) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    options.logger.error({ path: req.path, code, error: error.message }, 'NetBox did not answer a proxied request');
+    if (!('status' in res)) return;
+    if (res.headersSent) res.destroy();
+    else options.renderUnavailable(req, res, code === 'ECONNRESET' || code === 'ETIMEDOUT' ? 504 : 502);
+  };
 
   function prepareUpstreamRequest(proxyReq: ClientRequest, req: Request): void {
     const user = req.session?.user;
@@ -110,6 +104,6 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       res.status(413).type('text/plain').send('Request body larger than 25 MB.');
       return;
     }
-    void proxy(req, res);
+    server.web(req, res, {}, (error) => onError(error, req, res));
   };
 }
