@@ -8,6 +8,7 @@ import { serverName, type Accounting, type Authenticator } from './aaa/types.js'
 import { ConfigError } from './config/env-reader.js';
 import { loadConfig } from './config/load.js';
 import type { AaaConfig, Config } from './config/types.js';
+import { adminAddresses } from './http/admin-access.js';
 import { createApp } from './http/app.js';
 import { createLogger, type Logger } from './log.js';
 import { SignIn } from './login/sign-in.js';
@@ -86,20 +87,30 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     },
     sendRemoteUser: config.netbox.sessionMode === 'remote-user',
     staticRoot: config.netbox.staticRoot,
+    hstsMaxAgeSeconds: config.edge.hstsMaxAgeSeconds,
     readiness: {
       aaaMethod: config.aaa.method,
       aaaServers: () => authenticator.servers(),
       netboxVersion: () => netbox.netboxVersion(),
       netboxCheckIntervalMs: 5_000,
+      showsDetailTo: adminAddresses(config.edge.adminAllowFrom),
     },
     tokenCheck: new TokenCheck({ baseUrl: config.netbox.url, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger }),
     logger: logger.child({ module: 'http' }),
   });
 
-  const server = createServer(app);
-  // Longer than NetBox's 120 s upstream timeout, so a slow NetBox page is not cut by the gateway first.
-  server.requestTimeout = 130_000;
-  server.headersTimeout = 30_000;
+  const server = createServer(
+    {
+      // Longer than NetBox's 120 s upstream timeout, so a slow NetBox page is not cut by the gateway first.
+      requestTimeout: 130_000,
+      headersTimeout: config.edge.headersTimeoutMs,
+      keepAliveTimeout: config.edge.keepAliveTimeoutMs,
+      // Node checks the two timeouts above only this often (30 s by default), which let half-open connections linger.
+      connectionsCheckingInterval: Math.min(1_000, config.edge.headersTimeoutMs),
+    },
+    app,
+  );
+  server.maxConnections = config.edge.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());

@@ -2,6 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { LogLevel } from '../log.js';
+import { isAddressRange, readEdgeConfig } from './edge.js';
 import { EnvReader, type Env } from './env-reader.js';
 import { readRoleConfig } from './roles.js';
 import type { GroupSyncMode } from '../netbox/types.js';
@@ -26,7 +27,7 @@ export function loadConfig(env: Env): Config {
   const logLevel = read.choice<LogLevel>('LOG_LEVEL', ['debug', 'info', 'warn', 'error', 'silent'], 'info');
   const trustedProxies = read.list('TRUSTED_PROXIES');
   for (const entry of trustedProxies) {
-    if (!isTrustedProxyEntry(entry)) {
+    if (!isAddressRange(entry, ['loopback', 'linklocal', 'uniquelocal'])) {
       read.problem('TRUSTED_PROXIES', `"${entry}" is not an IP address, a CIDR range, or one of loopback, linklocal, uniquelocal`);
     }
   }
@@ -82,6 +83,7 @@ export function loadConfig(env: Env): Config {
     listen,
     logLevel,
     trustedProxies,
+    edge: readEdgeConfig(read),
     netbox: {
       url: netboxUrl ?? new URL('http://invalid.invalid'),
       token: netboxToken,
@@ -328,16 +330,6 @@ function readableFile(read: EnvReader, name: string): string | undefined {
 
 function isNetboxToken(token: string): boolean {
   return /^[A-Za-z0-9]{40}$/.test(token) || /^nbt_[A-Za-z0-9]+\.[A-Za-z0-9]+$/.test(token);
-}
-
-function isTrustedProxyEntry(entry: string): boolean {
-  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
-  const [address, prefix, ...rest] = entry.split('/');
-  if (address === undefined || rest.length > 0) return false;
-  const family = isIP(address);
-  if (family === 0) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 function isDirectory(path: string): boolean {

@@ -97,11 +97,25 @@ export interface UsernameRules {
   readonly caseFold: 'preserve' | 'lower';
 }
 
+/** The gateway as the front door: what it accepts from the network and what it tells whom. */
+export interface EdgeConfig {
+  readonly maxConnections: number;
+  /** A client must have sent its whole request head within this; idle half-open connections are cut after it. */
+  readonly headersTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** Strict-Transport-Security max-age on answers to HTTPS requests; 0: none. */
+  readonly hstsMaxAgeSeconds: number;
+  /** IPs, CIDRs or `loopback`: who gets the operator detail of /-/ready (judged on the trusted client address). */
+  readonly adminAllowFrom: readonly string[];
+}
+
 export interface Config {
   readonly listen: HostPort;
   readonly logLevel: LogLevel;
   /** Addresses/CIDRs whose X-Forwarded-* headers are believed (express `trust proxy` values); empty: none. */
   readonly trustedProxies: readonly string[];
+  readonly edge: EdgeConfig;
   readonly netbox: {
     readonly url: URL;
     readonly token: string;

@@ -6,7 +6,7 @@ import type { SignIn, SignInResult } from '../login/sign-in.js';
 import { NetboxUnavailable, type WebSessionOpener } from '../netbox/types.js';
 import type { SessionLifecycle } from '../session/lifecycle.js';
 import type { ChallengeInProgress, SignedInUser } from '../session/types.js';
-import { csrfTokenFor, csrfTokenMatches, originAllowed } from './csrf.js';
+import { cameFromThisSite, csrfTokenFor, csrfTokenMatches, originAllowed } from './csrf.js';
 import { localRedirectTarget } from './local-redirect.js';
 
 /** Two re-logins into NetBox closer together than this mean NetBox keeps refusing the session: stop looping. */
@@ -66,7 +66,7 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, logger, renderUn
       res.redirect(303, next);
       return;
     }
-    const notice = typeof req.query.notice === 'string' && req.query.notice in NOTICES ? NOTICES[req.query.notice as Notice] : undefined;
+    const notice = typeof req.query.notice === 'string' && Object.hasOwn(NOTICES, req.query.notice) ? NOTICES[req.query.notice as Notice] : undefined;
     renderLogin(req, res, 200, { next, notice });
   });
 
@@ -147,12 +147,25 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, logger, renderUn
     res.redirect(303, next);
   }
 
-  const logout = async (req: Request, res: Response) => {
+  // Signing out is a state change: a POST with the form token, or a GET from this site's own pages (NetBox's
+  // "Log out" link is a plain link). Anything else, a link or image on another site, gets a page to confirm on.
+  router.post('/-/logout', formBody, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (req.session.user && (!originAllowed(req) || !csrfTokenMatches(req, body.csrf_token))) {
+      renderSignOut(req, res, 403, { next: '/', message: 'Your sign-out form had expired. Sign out again?' });
+      return;
+    }
+    await signOut(req, res);
+  });
+  router.get('/-/logout', async (req, res) => {
+    if (req.session.user && !cameFromThisSite(req)) renderSignOut(req, res, 200, { next: '/' });
+    else await signOut(req, res);
+  });
+  const signOut = async (req: Request, res: Response) => {
+    const signedIn = req.session.user !== undefined;
     await endSession(req, lifecycle, 'logout');
-    res.redirect(303, '/-/login?notice=signed-out');
+    res.redirect(303, signedIn ? '/-/login?notice=signed-out' : '/-/login');
   };
-  router.get('/-/logout', logout);
-  router.post('/-/logout', logout);
 
   /** NetBox answered a proxied request with its login redirect: its session is gone, get a new one once. */
   router.get('/-/reauth', async (req, res) => {
@@ -164,6 +177,11 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, logger, renderUn
     }
     const now = Date.now();
     if (user.netboxReloginAt !== undefined && now - user.netboxReloginAt < RELOGIN_MIN_INTERVAL_MS) {
+      // Another site can send the browser here as often as it likes; only this site's own pages may end the session.
+      if (!cameFromThisSite(req)) {
+        renderSignOut(req, res, 200, { next, message: 'NetBox did not accept your session just now. Go back to NetBox to try again, or sign out.' });
+        return;
+      }
       logger.warn({ username: user.username }, 'NetBox refused a fresh session again; signing the user out');
       await endSession(req, lifecycle, 'netbox-refused');
       res.redirect(303, `/-/login?notice=netbox-session-ended&next=${encodeURIComponent(next)}`);
@@ -222,6 +240,11 @@ function renderChallenge(req: Request, res: Response, status: number, pending: C
     notice: undefined,
     prompt: pending.challenge.prompt || 'Enter the code sent to you.',
   });
+}
+
+/** The page that asks before signing out: for a request that did not come from this site's own pages. */
+function renderSignOut(req: Request, res: Response, status: number, view: { next: string; message?: string }): void {
+  res.status(status).render('logout', { csrfToken: csrfTokenFor(req), next: view.next, message: view.message });
 }
 
 /** Ends the gateway session, and with it the NetBox web session and the accounting record. */

@@ -1,14 +1,21 @@
-import type { ClientRequest, IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { Request, Response } from 'express';
 import httpProxy from 'http-proxy';
 import type { Logger } from '../log.js';
 import { applySetCookies, cookieHeader } from '../netbox/cookies.js';
+import type { SignedInUser } from '../session/types.js';
 import { NETBOX_COOKIE_NAMES, withoutCookies } from './client-headers.js';
+import { localLocation } from './upstream-location.js';
 
 /** NetBox's nginx sample allows 25 MB bodies; gunicorn's timeout is 120 s. */
-const MAX_BODY_BYTES = 25 * 1024 * 1024;
+export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 const UPSTREAM_TIMEOUT_MS = 120_000;
+
+/** Response headers that describe NetBox's connection to the gateway, not the gateway's to the browser. */
+const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate']);
+/** htmx follows these like Location (NetBox answers htmx requests with them). */
+const HTMX_REDIRECTS = ['hx-redirect', 'hx-location'];
 
 export interface NetboxProxyOptions {
   readonly netboxUrl: URL;
@@ -21,17 +28,34 @@ export interface NetboxProxyOptions {
   readonly logger: Logger;
   /** Renders the page a browser sees when NetBox cannot be reached. */
   readonly renderUnavailable: (req: Request, res: Response, status: number) => void;
+  /** Takes the gateway's own page headers off a response NetBox is about to fill. */
+  readonly forNetboxAnswer: (res: ServerResponse) => void;
+}
+
+/** What the answer from NetBox needs to know of the request it belongs to. */
+interface Exchange {
+  readonly req: Request;
+  readonly res: Response;
+  readonly user: SignedInUser | undefined;
+  /** NetBox's origin first: relative redirects are relative to NetBox's page. */
+  readonly siteOrigins: readonly string[];
+  upstream?: ClientRequest;
+  /** The body passed MAX_BODY_BYTES: the gateway has answered 413 and NetBox's request is being torn down. */
+  tooLarge?: boolean;
 }
 
 /**
- * The one way requests reach NetBox. For a signed-in user the gateway presents that user's NetBox cookies
- * (and in remote-user mode the identity header), captures every cookie NetBox sets into the gateway session,
- * and turns NetBox's "please log in" redirect into the gateway's transparent re-login. Requests without a
- * user (static files, token-authenticated API calls) pass with no identity added.
+ * The one way requests reach NetBox. The request NetBox receives is decided here, before anything is sent: the
+ * client's cookies as Django would read them minus NetBox's own, the user's NetBox cookies from the gateway's jar,
+ * the gateway's view of the forwarding headers, and in remote-user mode the identity headers. The answer is written
+ * by the gateway too: NetBox's cookies go into the jar and never to the browser, every redirect stays on this site,
+ * and NetBox's "please log in" redirect becomes the gateway's transparent re-login. No step can throw out of an
+ * event handler: whatever goes wrong becomes this request's 4xx/5xx and a log line.
  */
 export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, res: Response) => void {
   const netboxOrigin = options.netboxUrl.origin;
   const dropFromBrowser = new Set<string>([...NETBOX_COOKIE_NAMES, options.sessionCookieName]);
+  const exchanges = new WeakMap<IncomingMessage, Exchange>();
 
   const server = httpProxy.createProxyServer({
     target: netboxOrigin,
@@ -40,70 +64,168 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
     xfwd: false,
     proxyTimeout: UPSTREAM_TIMEOUT_MS,
     timeout: UPSTREAM_TIMEOUT_MS,
+    selfHandleResponse: true,
   });
-  server.on('proxyReq', (proxyReq: ClientRequest, req) => prepareUpstreamRequest(proxyReq, req as Request));
-  server.on('proxyRes', (proxyRes: IncomingMessage, req) => adoptUpstreamResponse(proxyRes, req as Request));
-  const onError = (error: Error, req: Request, res: Response | Socket) => {
+  server.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
+    const exchange = exchanges.get(req);
+    if (exchange === undefined) return;
+    exchange.upstream = proxyReq;
+    if (exchange.tooLarge) proxyReq.destroy();
+  });
+  server.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
+    const exchange = exchanges.get(req);
+    if (exchange === undefined) {
+      proxyRes.destroy();
+      return;
+    }
+    try {
+      answerFromNetbox(exchange, proxyRes);
+    } catch (error) {
+      proxyRes.destroy();
+      fail(exchange, error, 502);
+    }
+  });
+
+  function fail(exchange: Exchange, error: unknown, status: number): void {
+    const { req, res } = exchange;
     const code = (error as NodeJS.ErrnoException).code;
-    options.logger.error({ path: req.path, code, error: error.message }, 'NetBox did not answer a proxied request');
-    if (!('status' in res)) return;
-    if (res.headersSent) res.destroy();
-    else options.renderUnavailable(req, res, code === 'ECONNRESET' || code === 'ETIMEDOUT' ? 504 : 502);
-  };
-
-  function prepareUpstreamRequest(proxyReq: ClientRequest, req: Request): void {
-    const user = req.session?.user;
-    const cookies = withoutCookies(req.get('cookie'), user ? new Set([...dropFromBrowser, ...Object.keys(user.netboxCookies)]) : dropFromBrowser);
-    const combined = [cookies, user ? cookieHeader(user.netboxCookies) : undefined].filter((part) => part !== undefined && part !== '').join('; ');
-    if (combined === '') proxyReq.removeHeader('cookie');
-    else proxyReq.setHeader('cookie', combined);
-
-    // The gateway's own view, which honours X-Forwarded-* only from TRUSTED_PROXIES.
-    proxyReq.removeHeader('forwarded');
-    proxyReq.removeHeader('x-forwarded-port');
-    proxyReq.setHeader('x-forwarded-host', req.host);
-    proxyReq.setHeader('x-forwarded-proto', req.protocol);
-    // req.ips is the trusted part of the client's chain (empty without TRUSTED_PROXIES); the peer comes last.
-    proxyReq.setHeader('x-forwarded-for', [...req.ips, req.socket.remoteAddress].filter(Boolean).join(', '));
-    proxyReq.setHeader('x-real-ip', req.ip ?? '');
-    if (user && options.remoteUser) {
-      proxyReq.setHeader(options.remoteUser.header, user.username);
-      proxyReq.setHeader(options.remoteUser.groupHeader, user.groups.join(options.remoteUser.groupSeparator));
+    options.logger.error({ path: req.path, code, error: error instanceof Error ? error.message : String(error) }, 'NetBox did not answer a proxied request');
+    try {
+      if (res.headersSent) res.destroy();
+      else options.renderUnavailable(req, res, status);
+    } catch {
+      res.destroy();
     }
   }
 
-  function adoptUpstreamResponse(proxyRes: IncomingMessage, req: Request): void {
-    const setCookies = proxyRes.headers['set-cookie'];
-    delete proxyRes.headers['set-cookie'];
-    const user = req.session?.user;
-    if (user && setCookies) user.netboxCookies = applySetCookies(user.netboxCookies, setCookies);
+  function upstreamHeaders(req: Request, user: SignedInUser | undefined): IncomingHttpHeaders {
+    const headers: IncomingHttpHeaders = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      // Forwarding headers are the gateway's to state; Expect was answered by the gateway already.
+      if (name === 'forwarded' || name.startsWith('x-forwarded-') || name === 'x-real-ip' || name === 'expect' || name === 'cookie') continue;
+      headers[name] = value;
+    }
+    const cookies = withoutCookies(req.headers.cookie, user ? new Set([...dropFromBrowser, ...Object.keys(user.netboxCookies)]) : dropFromBrowser);
+    const combined = [cookies, user ? cookieHeader(user.netboxCookies) : undefined].filter((part) => part !== undefined && part !== '').join('; ');
+    if (combined !== '') headers.cookie = combined;
+    // The gateway's own view, which honours X-Forwarded-* only from TRUSTED_PROXIES.
+    headers['x-forwarded-host'] = req.host;
+    headers['x-forwarded-proto'] = req.protocol;
+    // req.ips is the trusted part of the client's chain (empty without TRUSTED_PROXIES); the peer comes last.
+    headers['x-forwarded-for'] = [...req.ips, req.socket.remoteAddress].filter(Boolean).join(', ');
+    headers['x-real-ip'] = req.ip ?? '';
+    if (user && options.remoteUser) {
+      headers[options.remoteUser.header.toLowerCase()] = user.username;
+      headers[options.remoteUser.groupHeader.toLowerCase()] = user.groups.join(options.remoteUser.groupSeparator);
+    }
+    return headers;
+  }
 
-    const location = proxyRes.headers.location;
-    if (location === undefined) return;
-    let target: URL;
-    try {
-      target = new URL(location, `${netboxOrigin}${req.path}`);
-    } catch {
-      // Not a URL at all: nothing to rewrite, and nothing the browser could follow anywhere else either.
+  function answerFromNetbox(exchange: Exchange, proxyRes: IncomingMessage): void {
+    const { req, res, user } = exchange;
+    if (exchange.tooLarge) {
+      proxyRes.destroy();
       return;
     }
-    if (target.origin !== netboxOrigin) return;
-    if (user && target.pathname === '/login/') {
-      const next = target.searchParams.get('next') ?? req.originalUrl;
-      proxyRes.headers.location = `/-/reauth?next=${encodeURIComponent(next)}`;
-    } else {
-      // NetBox builds absolute URLs from its own host when X-Forwarded-Host is not in use; keep the browser here.
-      // Collapsing leading slashes keeps `//evil.example/` (which NetBox may take from a return_url) local.
-      proxyRes.headers.location = `/${target.pathname.replace(/^[/\\]+/, '')}${target.search}${target.hash}`;
+    const headers = { ...proxyRes.headers };
+    const setCookies = headers['set-cookie'];
+    delete headers['set-cookie'];
+    if (user && setCookies) user.netboxCookies = applySetCookies(user.netboxCookies, setCookies);
+
+    if (headers.location !== undefined) {
+      const local = localLocation(headers.location, req.path, exchange.siteOrigins);
+      if (local === undefined) {
+        options.logger.warn({ path: req.path, status: proxyRes.statusCode }, 'NetBox redirected off this site; refused');
+        proxyRes.resume();
+        options.renderUnavailable(req, res, 502);
+        return;
+      }
+      headers.location = user && local.startsWith('/login/') ? reauthPath(local, req.originalUrl) : local;
     }
+    for (const name of HTMX_REDIRECTS) {
+      const value = headers[name];
+      if (typeof value !== 'string') continue;
+      const local = localLocation(value, req.path, exchange.siteOrigins);
+      if (local === undefined) delete headers[name];
+      else headers[name] = local;
+    }
+
+    options.forNetboxAnswer(res);
+    res.statusCode = proxyRes.statusCode ?? 502;
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined && !HOP_BY_HOP_RESPONSE.has(name)) res.setHeader(name, value);
+    }
+    proxyRes.on('error', () => res.destroy());
+    res.on('close', () => {
+      if (!proxyRes.complete) proxyRes.destroy();
+    });
+    proxyRes.pipe(res);
   }
 
   return (req, res) => {
-    const length = Number(req.get('content-length') ?? 0);
-    if (length > MAX_BODY_BYTES) {
-      res.status(413).type('text/plain').send('Request body larger than 25 MB.');
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
+      tooLargeAnswer(res);
       return;
     }
-    server.web(req, res, {}, (error) => onError(error, req, res));
+    const user = req.session?.user;
+    const exchange: Exchange = { req, res, user, siteOrigins: [netboxOrigin, new URL(`${req.protocol}://${req.host}`).origin] };
+    let body: BodyLimit;
+    try {
+      req.headers = upstreamHeaders(req, user);
+      body = new BodyLimit(MAX_BODY_BYTES, () => {
+        exchange.tooLarge = true;
+        req.unpipe(body);
+        exchange.upstream?.destroy();
+        if (res.headersSent) res.destroy();
+        else tooLargeAnswer(res);
+      });
+    } catch (error) {
+      fail(exchange, error, 502);
+      return;
+    }
+    exchanges.set(req, exchange);
+    req.pipe(body);
+    try {
+      server.web(req, res, { buffer: body }, (error) => {
+        if (!exchange.tooLarge) fail(exchange, error, (error as NodeJS.ErrnoException).code === 'ECONNRESET' ? 504 : 502);
+      });
+    } catch (error) {
+      // http.request refuses a header value it cannot send before anything leaves the gateway.
+      fail(exchange, error, 502);
+    }
   };
+}
+
+/** Closes the connection behind the answer, so the rest of an oversized body is never read. */
+function tooLargeAnswer(res: Response): void {
+  res.status(413).set('Connection', 'close').type('text/plain').send('Request body larger than 25 MB.');
+}
+
+/** NetBox's login redirect, for a signed-in user: its session is gone, so the gateway gets a new one. */
+function reauthPath(loginLocation: string, requested: string): string {
+  const next = new URL(loginLocation, 'http://gateway.invalid').searchParams.get('next') ?? requested;
+  return `/-/reauth?next=${encodeURIComponent(next)}`;
+}
+
+/** Passes the body through while counting: declared lengths prove nothing about chunked bodies. */
+class BodyLimit extends Transform {
+  #seen = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly exceeded: () => void,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.#seen += chunk.length;
+    if (this.#seen <= this.limit) {
+      done(null, chunk);
+      return;
+    }
+    if (this.#seen - chunk.length <= this.limit) this.exceeded();
+    done();
+  }
 }

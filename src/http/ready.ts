@@ -8,6 +8,8 @@ export interface ReadinessDeps {
   readonly netboxVersion: () => Promise<string>;
   /** A load balancer may ask every second; NetBox is asked at most this often. */
   readonly netboxCheckIntervalMs: number;
+  /** Operators (ADMIN_ALLOW_FROM) get each server's state; everyone else only whether the gateway is ready. */
+  readonly showsDetailTo: (clientAddress: string) => boolean;
 }
 
 interface NetboxCheck {
@@ -19,7 +21,9 @@ interface NetboxCheck {
 
 /**
  * `/-/ready`: whether this gateway can sign anybody in right now. 200 when at least one AAA server is not
- * held down as dead and NetBox answers; 503 otherwise, so a load balancer sends logins to another replica. Names and states only: no secrets, no user data.
+ * held down as dead and NetBox answers; 503 otherwise, so a load balancer sends logins to another replica. The
+ * detail (AAA server addresses, their last errors, NetBox's version) maps the network behind the gateway, so only
+ * operators see it. Names and states only: no secrets, no user data.
  */
 export function readinessHandler(deps: ReadinessDeps): (req: Request, res: Response) => Promise<void> {
   let last: NetboxCheck | undefined;
@@ -40,14 +44,20 @@ export function readinessHandler(deps: ReadinessDeps): (req: Request, res: Respo
     return last;
   };
 
-  return async (_req, res) => {
+  return async (req, res) => {
     const servers = deps.aaaServers();
     const netbox = await checkNetbox();
     // A server whose hold-down is over will be tried by the next login: usable, even before it answered again.
     const now = Date.now();
     const aaaUsable = servers.some((server) => server.state !== 'dead' || (server.deadUntil ?? 0) <= now);
-    res.status(aaaUsable && netbox.ok ? 200 : 503).json({
-      status: aaaUsable && netbox.ok ? 'ready' : 'not-ready',
+    const ready = aaaUsable && netbox.ok;
+    res.status(ready ? 200 : 503);
+    if (!deps.showsDetailTo(req.ip ?? '')) {
+      res.json({ status: ready ? 'ready' : 'unavailable' });
+      return;
+    }
+    res.json({
+      status: ready ? 'ready' : 'unavailable',
       aaa: {
         method: deps.aaaMethod,
         usable: aaaUsable,

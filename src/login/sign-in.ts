@@ -76,6 +76,8 @@ export class SignIn {
   async #conclude(attempt: SignInAttempt, ask: () => Promise<AuthOutcome>): Promise<SignInResult> {
     const username = netboxUsername(attempt.username, this.deps.usernameRules);
     if (!username.ok) return { kind: 'invalid-input', message: `${username.problem}.` };
+    const unusable = this.deps.webSessions.usernameProblem(username.name);
+    if (unusable !== undefined) return { kind: 'invalid-input', message: `${unusable}.` };
     const log = this.deps.logger.child({ username: attempt.username, client: attempt.clientAddress });
     let outcome;
     try {

@@ -38,6 +38,11 @@ export type NetboxCookieJar = Record<string, string>;
 
 /** Gets a user a real NetBox web session (Django `sessionid`). */
 export interface WebSessionOpener {
+  /**
+   * Why this mode cannot open a session for a NetBox user of this name, or undefined when it can. Asked before any
+   * AAA server is, so a name that cannot work costs no AAA request and creates no NetBox user.
+   */
+  usernameProblem(username: string): string | undefined;
   open(user: NetboxUser): Promise<NetboxCookieJar>;
   /** Ends the NetBox web session behind these cookies (NetBox's GET /logout/). Best effort: never throws. */
   close(cookies: NetboxCookieJar): Promise<void>;

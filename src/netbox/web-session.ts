@@ -69,8 +69,14 @@ export function remoteUserGroupHeaderValue(header: string, groups: readonly stri
 }
 
 function checkHeaderText(header: string, value: string): void {
-  if (/[\u0000-\u001f\u007f]/.test(value)) throw new RemoteUserHeaderError(header, value, 'it contains a control character');
-  if (/[^\u0000-\u00ff]/.test(value)) throw new RemoteUserHeaderError(header, value, 'it contains a character outside Latin-1');
+  const problem = headerTextProblem(value);
+  if (problem !== undefined) throw new RemoteUserHeaderError(header, value, problem);
+}
+
+function headerTextProblem(value: string): string | undefined {
+  if (/[\u0000-\u001f\u007f]/.test(value)) return 'it contains a control character';
+  if (/[^\u0000-\u00ff]/.test(value)) return 'it contains a character outside Latin-1';
+  return undefined;
 }
 
 interface Answer {
@@ -136,6 +142,11 @@ export class PasswordWebSession implements WebSessionOpener {
 
   constructor(private readonly options: PasswordWebSessionOptions) {
     this.#ui = new WebUi(options.baseUrl, options.timeoutMs);
+  }
+
+  /** NetBox's login form takes any name NetBox can store. */
+  usernameProblem(): undefined {
+    return undefined;
   }
 
   async open(user: NetboxUser): Promise<NetboxCookieJar> {
@@ -216,6 +227,11 @@ export class RemoteUserWebSession implements WebSessionOpener {
     this.#groupHeader = options.groupHeader ?? 'Remote-User-Group';
     this.#groupSeparator = options.groupSeparator ?? '|';
     if (this.#groupSeparator === '') throw new Error('the remote-user group separator must not be empty');
+  }
+
+  usernameProblem(username: string): string | undefined {
+    const problem = headerTextProblem(username);
+    return problem === undefined ? undefined : `NetBox is told who signs in by the ${this.options.header} header, which cannot carry this name: ${problem}`;
   }
 
   async open(user: NetboxUser): Promise<NetboxCookieJar> {

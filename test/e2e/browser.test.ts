@@ -101,8 +101,16 @@ describe('browser end to end: Chromium → gateway → FreeRADIUS → NetBox', (
     const user = stack().netbox.state.findUser('ada.lovelace')!;
     expect(stack().netbox.state.sessionsOf(user.id)).toHaveLength(1);
 
-    // NetBox's own "Log out" link.
-    await page.goto(`${stack().gateway.url}/logout/`);
+    // Typed into the address bar (or linked from another site), sign-out asks first: nothing is ended yet.
+    await page.goto(`${stack().gateway.url}/-/logout`);
+    expect(await page.locator('#sign-out').textContent()).toBe('Sign out');
+    expect(stack().netbox.state.sessionsOf(user.id)).toHaveLength(1);
+    await page.click('#back');
+    expect(await page.locator('#netbox-user').textContent()).toBe('ada.lovelace');
+
+    // NetBox's own "Log out" link, clicked on a NetBox page: same-origin, so it signs out at once.
+    await page.click('#logout');
+    await page.waitForURL(/\/-\/login/);
     expect(new URL(page.url()).pathname).toBe('/-/login');
     expect(await page.locator('#notice').textContent()).toBe('You have been signed out.');
     await page.screenshot({ path: `${SCREENSHOTS}/signed-out.png` });
@@ -155,7 +163,8 @@ describe('browser end to end: Chromium → gateway → TACACS+ → NetBox', () =
       'tacacs-priv-15',
     ]);
 
-    await page.goto(`${stack().gateway.url}/logout/`);
+    await page.click('#logout');
+    await page.waitForURL(/\/-\/login/);
     expect(await page.locator('#notice').textContent()).toBe('You have been signed out.');
     const records = () => stack().tacacs.accounting.filter((r) => r.body.user === 'alice');
     await expect.poll(() => records().length).toBe(2);

@@ -216,7 +216,7 @@ describe('sign-in flow through the gateway (password mode)', () => {
     const bob = stack.netbox.state.findUser('bob')!;
     const sessionsBefore = stack.netbox.state.sessionsOf(bob.id).length;
     const cookieBefore = browser.cookies.get(COOKIE);
-    const out = await browser.get('/-/logout');
+    const out = await browser.get('/-/logout', { 'Sec-Fetch-Site': 'same-origin' });
     expect(out.status).toBe(303);
     expect(out.location).toBe('/-/login?notice=signed-out');
     expect(stack.netbox.state.sessionsOf(bob.id)).toHaveLength(sessionsBefore - 1);

@@ -67,7 +67,7 @@ describe('RADIUS accounting', () => {
     try {
       const browser = new CookieBrowser(stack.gateway.url);
       expect((await signIn(browser, 'bob', STACK_USERS.bob!.password)).status).toBe(303);
-      await browser.get('/-/logout');
+      await browser.get('/-/logout', { 'Sec-Fetch-Site': 'same-origin' });
       const records = await until(() => {
         const found = stack.radius.accountingRequests.filter((r) => r.packet.code === RadiusCode.AccountingRequest);
         return found.length >= 2 ? found : undefined;

@@ -39,7 +39,7 @@ describe('sign-in through TACACS+', () => {
     expect(start.body.remAddr).toBe('127.0.0.1');
 
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect((await browser.get('/-/logout')).status).toBe(303);
+    expect((await browser.get('/-/logout', { 'Sec-Fetch-Site': 'same-origin' })).status).toBe(303);
     const stop = await until(() => recordOf(stack, 'alice', AcctFlag.Stop), 'accounting STOP');
     expect(stop.args.task_id).toBe(start.args.task_id);
     expect(stop.args.start_time).toBe(start.args.start_time);

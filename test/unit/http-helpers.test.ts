@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { stripRemoteUserHeaders, withoutCookies } from '../../src/http/client-headers.js';
+import { withoutCookies } from '../../src/http/client-headers.js';
+import { stripIdentityHeaders } from '../../src/http/request-hygiene.js';
 import { applySetCookies } from '../../src/netbox/cookies.js';
 
-describe('stripRemoteUserHeaders', () => {
+describe('stripIdentityHeaders', () => {
   it('removes every spelling of the remote-user family and nothing else', () => {
     const headers = {
       'remote-user': 'admin',
@@ -12,7 +13,7 @@ describe('stripRemoteUserHeaders', () => {
       'x_sso_groups': 'superusers',
       accept: 'text/html',
     };
-    stripRemoteUserHeaders(headers, ['X-SSO-User', 'X-SSO-Groups']);
+    stripIdentityHeaders(headers, ['X-SSO-User', 'X-SSO-Groups']);
     expect(headers).toEqual({ accept: 'text/html' });
   });
 });
