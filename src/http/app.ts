@@ -9,6 +9,7 @@ import '../session/types.js';
 import { renderUnavailable, wantsJson } from './answers.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { createNetboxProxy } from './proxy.js';
+import { refuseOversizedBody } from './oversized.js';
 import { readinessHandler, type ReadinessDeps } from './ready.js';
 import { requestHygiene } from './request-hygiene.js';
 import { securityHeaders } from './security-headers.js';
@@ -94,9 +95,8 @@ export function createApp(deps: AppDeps): express.Express {
       res.destroy();
       return;
     }
-    // The rest of an oversized or unreadable body is not worth reading.
-    if (status === 413 || status === 400) res.set('Connection', 'close');
-    if (wantsJson(req)) res.status(status ?? 500).json({ detail: message });
+    if (status === 413) refuseOversizedBody(req, res, message);
+    else if (wantsJson(req)) res.status(status ?? 500).json({ detail: message });
     else res.status(status ?? 500).type('text/plain').send(message);
   });
   return app;

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { applySetCookies, cookieHeader } from '../netbox/cookies.js';
 import type { SignedInUser } from '../session/types.js';
 import { NETBOX_COOKIE_NAMES, withoutCookies } from './client-headers.js';
+import { refuseOversizedBody } from './oversized.js';
 import { localLocation } from './upstream-location.js';
 
 /** NetBox's nginx sample allows 25 MB bodies; gunicorn's timeout is 120 s. */
@@ -165,7 +166,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
   return (req, res) => {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
-      tooLargeAnswer(res);
+      refuseOversizedBody(req, res, TOO_LARGE);
       return;
     }
     const user = req.session?.user;
@@ -175,10 +176,8 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       req.headers = upstreamHeaders(req, user);
       body = new BodyLimit(MAX_BODY_BYTES, () => {
         exchange.tooLarge = true;
-        req.unpipe(body);
         exchange.upstream?.destroy();
-        if (res.headersSent) res.destroy();
-        else tooLargeAnswer(res);
+        refuseOversizedBody(req, res, TOO_LARGE);
       });
     } catch (error) {
       fail(exchange, error, 502);
@@ -197,10 +196,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
   };
 }
 
-/** Closes the connection behind the answer, so the rest of an oversized body is never read. */
-function tooLargeAnswer(res: Response): void {
-  res.status(413).set('Connection', 'close').type('text/plain').send('Request body larger than 25 MB.');
-}
+const TOO_LARGE = 'Request body larger than 25 MB.';
 
 /** NetBox's login redirect, for a signed-in user: its session is gone, so the gateway gets a new one. */
 function reauthPath(loginLocation: string, requested: string): string {

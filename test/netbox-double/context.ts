@@ -31,13 +31,28 @@ export function header(req: Request, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function parseCookies(raw: string | undefined): Record<string, string> {
+/** Python's `str.strip()` whitespace, within Latin-1: WSGI hands Django header values as Latin-1 strings. */
+const PYTHON_WHITESPACE = '\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0';
+
+function pythonStrip(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && PYTHON_WHITESPACE.includes(text[start]!)) start += 1;
+  while (end > start && PYTHON_WHITESPACE.includes(text[end - 1]!)) end -= 1;
+  return text.slice(start, end);
+}
+
+/**
+ * django.http.cookie.parse_cookie: chunks split on `;`, each on its first `=` (none: the name is empty), both sides
+ * stripped as Python strips, the last chunk of a name wins. Values are not unquoted here; no test needs it.
+ */
+export function parseDjangoCookies(raw: string | undefined): Record<string, string> {
   const cookies: Record<string, string> = {};
-  for (const part of (raw ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (!(name in cookies)) cookies[name] = part.slice(eq + 1).trim();
+  for (const chunk of (raw ?? '').split(';')) {
+    const eq = chunk.indexOf('=');
+    const name = pythonStrip(eq === -1 ? '' : chunk.slice(0, eq));
+    const value = pythonStrip(eq === -1 ? chunk : chunk.slice(eq + 1));
+    if (name !== '' || value !== '') cookies[name] = value;
   }
   return cookies;
 }
@@ -55,7 +70,7 @@ export function createContext(state: DoubleState, req: Request, res: Response): 
     header(req, 'x-forwarded-for')?.split(',')[0]?.trim() ||
     req.socket.remoteAddress ||
     '';
-  const cookies = parseCookies(header(req, 'cookie'));
+  const cookies = parseDjangoCookies(header(req, 'cookie'));
   const context: RequestContext = {
     state,
     url: new URL(req.originalUrl, 'http://netbox.invalid'),

@@ -82,7 +82,7 @@ export async function startNetboxDouble(options: NetboxDoubleOptions = {}): Prom
     next();
   });
 
-  app.use('/__double__', testEndpoints());
+  app.use('/__double__', testEndpoints(state));
   app.use(express.raw({ type: () => true, limit: BODY_LIMIT }));
   app.use((req: Request, _res: Response, next: NextFunction) => {
     const recorded = recordedOf.get(req);
@@ -129,7 +129,7 @@ export async function startNetboxDouble(options: NetboxDoubleOptions = {}): Prom
 }
 
 /** Paths NetBox does not use, for proxy tests. Unauthenticated on purpose. */
-function testEndpoints(): express.Router {
+function testEndpoints(state: DoubleState): express.Router {
   const router = express.Router();
 
   // Streams the body without buffering it and reports its size and digest (the 25 MB upload test).
@@ -140,7 +140,13 @@ function testEndpoints(): express.Router {
       bytes += chunk.length;
       hash.update(chunk);
     });
-    req.on('end', () => res.json({ bytes, sha256: hash.digest('hex') }));
+    req.on('end', () => {
+      state.uploads.push({ bytes, complete: true });
+      res.json({ bytes, sha256: hash.digest('hex') });
+    });
+    req.on('close', () => {
+      if (!req.complete) state.uploads.push({ bytes, complete: false });
+    });
   });
 
   // Answers after `ms` milliseconds (proxy timeout tests); gives up quietly when the client goes away.
@@ -159,6 +165,18 @@ function testEndpoints(): express.Router {
   router.get('/redirect', (req: Request, res: Response) => {
     const to = typeof req.query['to'] === 'string' ? req.query['to'] : '/';
     redirect(res, 302, new URL(to, `http://${req.headers.host ?? '127.0.0.1'}`).toString());
+  });
+
+  // Location exactly as given, however hostile (what NetBox might echo from a return_url).
+  router.get('/location', (req: Request, res: Response) => {
+    res.status(Number(req.query['status'] ?? 302)).setHeader('Location', String(req.query['value'] ?? ''));
+    res.end();
+  });
+
+  // The security headers NetBox's own pages carry, to see that the gateway leaves them alone.
+  router.get('/secured', (_req: Request, res: Response) => {
+    res.set({ 'Content-Security-Policy': "default-src 'self' netbox", 'X-Frame-Options': 'SAMEORIGIN', 'Referrer-Policy': 'same-origin' });
+    res.type('html').send('<p>secured</p>');
   });
 
   return router;

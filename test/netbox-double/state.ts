@@ -182,6 +182,8 @@ export class DoubleState {
   readonly tokens = new Map<number, DoubleToken>();
   readonly sessions = new Map<string, DoubleSession>();
   readonly requests: RecordedRequest[] = [];
+  /** Each upload to /__double__/body as it ended: whole (the client finished it) or cut off. */
+  readonly uploads: { readonly bytes: number; readonly complete: boolean }[] = [];
   /** NetBox's API_TOKEN_PEPPERS: without one, v2 tokens cannot be created over REST (400). */
   peppersConfigured = true;
   private failureMode: FailureMode = 'none';

@@ -36,6 +36,7 @@ function problemsOf(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig(valid);
+    expect(config.edge).toEqual({ maxConnections: 10_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, hstsMaxAgeSeconds: 31_536_000, adminAllowFrom: ['loopback'] });
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.netbox.sessionMode).toBe('password');
     expect(config.netbox.remoteUserHeader).toBe('Remote-User');
@@ -213,5 +214,23 @@ describe('loadConfig', () => {
     expect(derived).not.toBe(valid.SESSION_SECRET);
     expect(derived.length).toBeGreaterThanOrEqual(32);
     expect(loadConfig({ ...valid, NETBOX_PASSWORD_SECRET: 'p'.repeat(40) }).netbox.passwordSecret).toBe('p'.repeat(40));
+  });
+});
+
+describe('front door settings', () => {
+  it('reads them', () => {
+    const config = loadConfig({ ...valid, MAX_CONNECTIONS: '500', HEADERS_TIMEOUT: '2s', KEEPALIVE_TIMEOUT: '65', HSTS_MAX_AGE: '0', ADMIN_ALLOW_FROM: 'loopback, 10.0.0.0/8, 2001:db8::1' });
+    expect(config.edge).toEqual({ maxConnections: 500, headersTimeoutMs: 2_000, keepAliveTimeoutMs: 65_000, hstsMaxAgeSeconds: 0, adminAllowFrom: ['loopback', '10.0.0.0/8', '2001:db8::1'] });
+  });
+
+  it.each([
+    ['MAX_CONNECTIONS', '0'],
+    ['HEADERS_TIMEOUT', 'soon'],
+    ['KEEPALIVE_TIMEOUT', '0'],
+    ['HSTS_MAX_AGE', '-1'],
+    ['ADMIN_ALLOW_FROM', 'everyone'],
+    ['ADMIN_ALLOW_FROM', '10.0.0.0/33'],
+  ])('names %s=%s as the problem', (name, value) => {
+    expect(problemsOf({ ...valid, [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
   });
 });
