@@ -17,6 +17,8 @@ import { derivePassword } from './netbox/password.js';
 import { RestProvisioner } from './netbox/provisioning.js';
 import { TokenCheck } from './netbox/token-check.js';
 import { PasswordWebSession, RemoteUserWebSession } from './netbox/web-session.js';
+import { LoginRegulation } from './regulation/regulator.js';
+import { SqliteRegulationStore } from './regulation/sqlite-store.js';
 import { createRoleMapper } from './roles/engine.js';
 import { createSessionLayer } from './session/index.js';
 import { SessionLifecycle } from './session/lifecycle.js';
@@ -72,6 +74,15 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const sessionLogger = logger.child({ module: 'session' });
   const lifecycle = new SessionLifecycle({ accounting, webSessions, lifetimes: config.session, logger: sessionLogger });
   const sessions = createSessionLayer(config.session, lifecycle, sessionLogger);
+  const regulationLogger = logger.child({ module: 'regulation' });
+  // Beside the sessions, so bans survive a restart exactly when sessions do.
+  const regulationStore = new SqliteRegulationStore(config.session.store === 'memory' ? ':memory:' : config.session.sqlitePath, regulationLogger);
+  const regulation = new LoginRegulation({
+    store: regulationStore,
+    settings: config.regulation,
+    usernameRules: config.provisioning.username,
+    logger: regulationLogger,
+  });
   const app = createApp({
     netboxUrl: config.netbox.url,
     trustedProxies: config.trustedProxies,
@@ -80,6 +91,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     signIn,
     webSessions,
     lifecycle,
+    regulation,
     remoteUser: {
       header: config.netbox.remoteUserHeader,
       groupHeader: config.netbox.remoteUserGroupHeader,
@@ -133,6 +145,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       await lifecycle.drain();
       authenticator.close();
       sessions.store.close();
+      await regulationStore.close();
     },
   };
 }

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import type { LogLevel } from '../log.js';
 import { isAddressRange, readEdgeConfig } from './edge.js';
 import { EnvReader, type Env } from './env-reader.js';
+import { readRegulationConfig } from './regulation.js';
 import { readRoleConfig } from './roles.js';
 import type { GroupSyncMode } from '../netbox/types.js';
 import type { AaaConfig, Config, HostPort, RadiusConfig, RadiusServer, RequireMessageAuthenticator, TacacsConfig, TlsClientConfig } from './types.js';
@@ -114,6 +115,7 @@ export function loadConfig(env: Env): Config {
     session,
     aaa,
     roles: readRoleConfig(read),
+    regulation: readRegulationConfig(read),
   };
   read.finish();
   return config;

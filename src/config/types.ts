@@ -110,6 +110,16 @@ export interface EdgeConfig {
   readonly adminAllowFrom: readonly string[];
 }
 
+/** Brute-force throttling of the login form (README: Login regulation). */
+export interface RegulationConfig {
+  /** Failed sign-ins of one user name within `findTimeMs` that ban it; 0 turns regulation off. */
+  readonly maxRetries: number;
+  /** Likewise per client address (an IPv6 client by its /64); 0: addresses are not counted. */
+  readonly maxRetriesPerAddress: number;
+  readonly findTimeMs: number;
+  readonly banTimeMs: number;
+}
+
 export interface Config {
   readonly listen: HostPort;
   readonly logLevel: LogLevel;
@@ -153,6 +163,7 @@ export interface Config {
   readonly aaa: AaaConfig;
   /** From the rules file or the role environment variables; the built-in rules when neither is set. */
   readonly roles: RoleRules;
+  readonly regulation: RegulationConfig;
 }
 
 export type AaaConfig = {

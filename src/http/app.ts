@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import type { SignIn } from '../login/sign-in.js';
 import type { TokenCheck } from '../netbox/token-check.js';
 import type { WebSessionOpener } from '../netbox/types.js';
+import type { LoginRegulation } from '../regulation/regulator.js';
 import type { SessionLifecycle } from '../session/lifecycle.js';
 import '../session/types.js';
 import { renderUnavailable, wantsJson } from './answers.js';
@@ -30,6 +31,7 @@ export interface AppDeps {
   readonly signIn: SignIn;
   readonly webSessions: WebSessionOpener;
   readonly lifecycle: SessionLifecycle;
+  readonly regulation: LoginRegulation;
   /** Headers NetBox reads identity from; stripped from clients in both modes, sent to NetBox in remote-user mode. */
   readonly remoteUser: { readonly header: string; readonly groupHeader: string; readonly groupSeparator: string };
   readonly sendRemoteUser: boolean;
@@ -80,7 +82,16 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(deps.session);
   app.use(noteActivity);
   app.use(tokenPassThrough({ tokenCheck: deps.tokenCheck, proxy }));
-  app.use(gatewayRoutes({ signIn: deps.signIn, webSessions: deps.webSessions, lifecycle: deps.lifecycle, logger: deps.logger, renderUnavailable }));
+  app.use(
+    gatewayRoutes({
+      signIn: deps.signIn,
+      webSessions: deps.webSessions,
+      lifecycle: deps.lifecycle,
+      regulation: deps.regulation,
+      logger: deps.logger,
+      renderUnavailable,
+    }),
+  );
   app.use('/-', (_req, res) => {
     res.status(404).type('text/plain').send('Not found.');
   });

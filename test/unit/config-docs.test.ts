@@ -1,7 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-const source = ['load.ts', 'roles.ts'].map((file) => readFileSync(new URL(`../../src/config/${file}`, import.meta.url), 'utf8')).join('\n');
+const configDir = new URL('../../src/config/', import.meta.url);
+/** Every reader of the configuration, so a new `src/config/*.ts` cannot add variables that go undocumented. */
+const source = readdirSync(configDir)
+  .filter((file) => file.endsWith('.ts'))
+  .map((file) => readFileSync(new URL(file, configDir), 'utf8'))
+  .join('\n');
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
 
