@@ -67,6 +67,8 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
     timeout: UPSTREAM_TIMEOUT_MS,
     selfHandleResponse: true,
   });
+  // Every call passes its own error callback; this only keeps an unforeseen emit from ending the process.
+  server.on('error', (error: Error) => options.logger.error({ error: error.message }, 'proxy error outside a request'));
   server.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
     const exchange = exchanges.get(req);
     if (exchange === undefined) return;
