@@ -25,6 +25,7 @@ import {
   type RadiusPacket,
 } from '../../src/aaa/radius/codec.js';
 import { InvalidCredentials } from '../../src/aaa/types.js';
+import { assertProperty } from '../support/property.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -478,7 +479,7 @@ describe('properties', () => {
   );
 
   it('random datagrams decode or throw RadiusDecodeError, and never verify', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
         const result = tryDecode(bytes);
         if (result instanceof RadiusDecodeError) return;
@@ -495,7 +496,7 @@ describe('properties', () => {
         packet.writeUInt16BE(Math.max(0, packet.length + skew), 2);
         return packet;
       });
-    fc.assert(
+    assertProperty(
       fc.property(plausible, (bytes) => {
         const result = tryDecode(bytes);
         if (result instanceof RadiusDecodeError) return;
@@ -506,7 +507,7 @@ describe('properties', () => {
   });
 
   it('any change to a signed reply is caught by decode or verify', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         attributePairs,
         fc.boolean(),
@@ -527,7 +528,7 @@ describe('properties', () => {
   });
 
   it('signed replies round-trip through decode, verify and describe', () => {
-    fc.assert(
+    assertProperty(
       fc.property(attributePairs, fc.boolean(), (attributes, messageAuthenticator) => {
         const reply = decodePacket(acceptFor(attributes, messageAuthenticator));
         expect(verifyResponse(reply, requestAuthenticator, secret)).toEqual({
@@ -547,7 +548,7 @@ describe('properties', () => {
 
   it('passwords of 0..128 bytes survive hiding and recovery', () => {
     const password = fc.string({ unit: 'binary', maxLength: 128 }).filter((p) => !p.includes('\0') && Buffer.byteLength(p) <= 128);
-    fc.assert(
+    assertProperty(
       fc.property(password, fc.string({ minLength: 1, maxLength: 64 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), (p, s, ra) => {
         const authenticator = Buffer.from(ra);
         const hidden = hidePassword(p, s, authenticator);
