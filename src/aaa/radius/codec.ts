@@ -472,11 +472,11 @@ export function describeAttributes(attributes: readonly DecodedAttribute[]): Arr
 }
 
 /**
- * The inverse of `describeAttributes` for one pair, for server replies and extra request attributes: a string is
- * always taken literally (text and octets as its UTF-8, integers in decimal, IPv4 dotted, tunnel integers with tag
- * 0 and tunnel text untagged); a `0x…` string is that text, never guessed to be hex, or a Class of "0x" would go
- * out as no octets at all. Binary octets are given as bytes, and only to attributes of kind `octets`. A vendor
- * attribute becomes its own Vendor-Specific attribute.
+ * One attribute from a name and value, for server replies and extra request attributes. A string is always taken
+ * literally (text and octets as its UTF-8, integers in decimal, IPv4 dotted, tunnel integers with tag 0 and tunnel
+ * text untagged): guessing that `0x…` meant hex turned a Class of "0x41" into "A" and "0x" into nothing. Binary
+ * octets are given as bytes, and only to attributes of kind `octets`. A vendor attribute becomes its own
+ * Vendor-Specific attribute.
  */
 export function encodeAttribute(name: string, value: string | Uint8Array): RadiusAttribute {
   const reference = lookupAttribute(name);
