@@ -546,4 +546,34 @@ describe('sign-in flow in remote-user mode', () => {
       await stack.close();
     }
   });
+
+  it("keeps NetBox's own re-login from the browser: its Set-Cookie goes into the gateway's jar, which then presents it", async () => {
+    const stack = await startStack({
+      env: { NETBOX_SESSION_MODE: 'remote-user', REMOTE_USER_HEADER: 'X-Netbox-User' },
+      netbox: { remoteAuth: { enabled: true, header: 'X-Netbox-User' } },
+    });
+    try {
+      const browser = new CookieBrowser(stack.gateway.url);
+      expect((await signIn(browser, 'alice', STACK_USERS.alice!.password)).status).toBe(303);
+      const { state } = stack.netbox;
+      const alice = state.findUser('alice')!;
+      for (const session of state.sessionsOf(alice.id)) state.sessions.delete(session.key);
+
+      // RemoteUserMiddleware logs alice in again on this very request and answers with a new sessionid and csrftoken.
+      const page = await browser.get('/dcim/');
+      expect(pageUser(page.body)).toBe('alice');
+      const renewed = state.sessionsOf(alice.id);
+      expect(renewed).toHaveLength(1);
+      expect(page.headers.getSetCookie().filter((line) => /^\s*(sessionid|csrftoken)\s*=/i.test(line))).toEqual([]);
+      expect([...browser.cookies.keys()]).toEqual([COOKIE]);
+
+      state.clearRequests();
+      expect(pageUser((await browser.get('/ipam/')).body)).toBe('alice');
+      expect(state.requestsTo('/ipam/')[0]!.headers.cookie).toContain(`sessionid=${renewed[0]!.key}`);
+      // Presented the renewed session, so NetBox had no reason to log alice in a third time.
+      expect(state.sessionsOf(alice.id).map((session) => session.key)).toEqual([renewed[0]!.key]);
+    } finally {
+      await stack.close();
+    }
+  });
 });
