@@ -523,6 +523,33 @@ describe('static files and trusted proxies', () => {
   });
 });
 
+describe('token pre-check per client address', () => {
+  it('checks a token accepted from one client address again when another address presents it', async () => {
+    const stack = await startStack({ env: { TRUSTED_PROXIES: 'loopback' } });
+    try {
+      const { state } = stack.netbox;
+      const user = state.addUser({ username: 'script5', permissions: ['users.view_user'] });
+      const { authorization } = state.addToken({ userId: user.id, version: 2, allowedIps: ['10.1.2.0/24'] });
+      const from = (address: string) =>
+        fetch(`${stack.gateway.url}/api/users/users/`, { headers: { Authorization: authorization, 'X-Forwarded-For': address } });
+      state.clearRequests();
+
+      expect((await from('10.1.2.3')).status).toBe(200);
+      expect((await from('10.1.2.3')).status).toBe(200);
+      expect(state.requestsTo('/api/users/config/')).toHaveLength(1);
+
+      // NetBox refuses the token from this address; a cache keyed by the token alone would have let it through.
+      expect((await from('203.0.113.9')).status).toBe(403);
+      const checks = state.requestsTo('/api/users/config/');
+      expect(checks).toHaveLength(2);
+      expect(checks[1]!.headers['x-real-ip']).toBe('203.0.113.9');
+      expect(state.requestsTo('/api/users/users/')).toHaveLength(2);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 describe('sign-in flow in remote-user mode', () => {
   it('gets the NetBox session through the header and never lets a client send it', async () => {
     const stack = await startStack({
