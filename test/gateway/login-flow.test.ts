@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CookieBrowser } from '../netbox-double/browser.js';
 import { formToken, pageGroups, pageUser, signIn } from '../support/gateway-form.js';
 import { startStack, STACK_USERS, type Stack } from '../support/stack.js';
@@ -465,6 +465,34 @@ describe('sign-in flow when things go wrong', () => {
       expect(after.status).toBe(302);
       expect(after.location).toMatch(/^\/-\/login/);
     } finally {
+      await stack.close();
+    }
+  });
+
+  it('forgets a login form left open for more than 10 minutes, though the idle timeout is an hour', async () => {
+    const stack = await startStack();
+    expect(stack.config.session.idleTimeoutMs).toBe(3_600_000);
+    // Only Date, which the session store reads; the gateway's sockets keep running on real timers.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const start = Date.now();
+      const prompt = new CookieBrowser(stack.gateway.url);
+      const slow = new CookieBrowser(stack.gateway.url);
+      const promptForm = formToken((await prompt.get('/-/login')).body);
+      const slowForm = formToken((await slow.get('/-/login')).body);
+      const fields = (csrf: string) => ({ csrf_token: csrf, next: '/', username: 'bob', password: STACK_USERS.bob!.password });
+
+      vi.setSystemTime(start + 10 * 60_000 - 1000);
+      expect((await prompt.postForm('/-/login', fields(promptForm))).status).toBe(303);
+      vi.setSystemTime(start + 10 * 60_000 + 1000);
+      const late = await slow.postForm('/-/login', fields(slowForm));
+      expect(late.status).toBe(403);
+      expect(late.body).toContain('Your sign-in form had expired');
+      // A signed-in session runs on the idle timeout.
+      vi.setSystemTime(start + 10 * 60_000 - 1000 + 20 * 60_000);
+      expect(pageUser((await prompt.get('/')).body)).toBe('bob');
+    } finally {
+      vi.useRealTimers();
       await stack.close();
     }
   });
