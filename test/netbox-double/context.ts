@@ -31,13 +31,21 @@ export function header(req: Request, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
+/** Python's str.strip() within Latin-1 (WSGI hands Django the header as Latin-1 text): more than JavaScript's trim(). */
+const PYTHON_WHITESPACE = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0]+$/g;
+
+/**
+ * django.http.cookie.parse_cookie: split on `;`, a chunk without `=` is a value with the empty name, names and
+ * values stripped the Python way, and a later duplicate replaces an earlier one (it fills a dict).
+ */
 function parseCookies(raw: string | undefined): Record<string, string> {
-  const cookies: Record<string, string> = {};
-  for (const part of (raw ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (!(name in cookies)) cookies[name] = part.slice(eq + 1).trim();
+  // No prototype: a cookie named __proto__ is just a cookie.
+  const cookies = Object.create(null) as Record<string, string>;
+  for (const chunk of (raw ?? '').split(';')) {
+    const eq = chunk.indexOf('=');
+    const name = eq === -1 ? '' : chunk.slice(0, eq).replace(PYTHON_WHITESPACE, '');
+    const value = (eq === -1 ? chunk : chunk.slice(eq + 1)).replace(PYTHON_WHITESPACE, '');
+    if (name !== '' || value !== '') cookies[name] = value;
   }
   return cookies;
 }
