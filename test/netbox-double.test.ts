@@ -157,6 +157,21 @@ describe('HTML pages', () => {
     expect(pageCsrfToken(page.body)).toHaveLength(64);
   });
 
+  it("read the Cookie header as Django's parse_cookie does: Python's whitespace stripped, the last duplicate winning", async () => {
+    await start();
+    double.state.addUser({ username: 'alice', password: PASSWORD });
+    const browser = new CookieBrowser(double.url);
+    await browser.login('alice', PASSWORD);
+    const key = browser.cookies.get('sessionid')!;
+    const userWith = async (cookie: string) => {
+      const response = await fetch(`${double.url}/dcim/`, { headers: { Cookie: cookie }, redirect: 'manual' });
+      return /<span id="netbox-user">([^<]*)<\/span>/.exec(await response.text())?.[1];
+    };
+    expect(await userWith(`sessionid=bogus; \x85sessionid\xa0=\xa0${key}\x85`)).toBe('alice');
+    expect(await userWith(`sessionid=${key}; sessionid=bogus`)).toBeUndefined();
+    expect(await userWith(`sessionid; =${key}`)).toBeUndefined();
+  });
+
   it('accept a POST only with a CSRF token, from the form field or the X-CSRFToken header', async () => {
     await start();
     double.state.addUser({ username: 'alice', password: PASSWORD });

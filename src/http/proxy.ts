@@ -5,8 +5,8 @@ import httpProxy from 'http-proxy';
 import type { Logger } from '../log.js';
 import { applySetCookies, cookieHeader } from '../netbox/cookies.js';
 import type { SignedInUser } from '../session/types.js';
-import { NETBOX_COOKIE_NAMES, withoutCookies } from './client-headers.js';
 import { refuseOversizedBody } from './oversized.js';
+import { NETBOX_COOKIE_NAMES, upstreamCookieHeader } from './upstream-cookies.js';
 import { localLocation } from './upstream-location.js';
 
 /** NetBox's nginx sample allows 25 MB bodies; gunicorn's timeout is 120 s. */
@@ -108,7 +108,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       if (name === 'forwarded' || name.startsWith('x-forwarded-') || name === 'x-real-ip' || name === 'expect' || name === 'cookie') continue;
       headers[name] = value;
     }
-    const cookies = withoutCookies(req.headers.cookie, user ? new Set([...dropFromBrowser, ...Object.keys(user.netboxCookies)]) : dropFromBrowser);
+    const cookies = upstreamCookieHeader(req.headers.cookie, user ? new Set([...dropFromBrowser, ...Object.keys(user.netboxCookies)]) : dropFromBrowser);
     const combined = [cookies, user ? cookieHeader(user.netboxCookies) : undefined].filter((part) => part !== undefined && part !== '').join('; ');
     if (combined !== '') headers.cookie = combined;
     // The gateway's own view, which honours X-Forwarded-* only from TRUSTED_PROXIES.

@@ -13,6 +13,7 @@ import {
 } from '../../src/aaa/radius/codec.js';
 import { Attr, Vendor, lookupAttribute } from '../../src/aaa/radius/dictionary.js';
 import { interpretArguments } from '../../src/aaa/tacacs/authorization.js';
+import { assertProperty } from '../support/property.js';
 
 /** Hex for the fixed fields, plain strings for text, so every octet of a test attribute is visible here. */
 const bytes = (...parts: string[]): Buffer =>
@@ -359,7 +360,7 @@ describe('normaliseAttributes', () => {
       fc.string({ maxLength: 12 }),
     );
     const attribute = fc.record({ name: fc.constantFrom(...names), value, optional: fc.boolean() });
-    fc.assert(
+    assertProperty(
       fc.property(fc.array(attribute, { maxLength: 8 }), (attributes) => {
         const once = normaliseAttributes(attributes);
         const pairs = once.detailed().flatMap(([name, values]) => values.map((v) => ({ name, ...v })));

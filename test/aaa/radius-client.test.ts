@@ -21,7 +21,7 @@ const USERS = {
       ['Filter-Id', 'netbox-readonly'],
       ['Service-Type', '6'],
       ['26:14823:1', 'netbox-admin'],
-      ['99', '0xfffe'],
+      ['99', Buffer.from('fffe', 'hex')],
     ],
   },
   carol: {

@@ -31,6 +31,7 @@ import {
   encodePacket,
   parseArgument,
 } from '../../src/aaa/tacacs/codec.js';
+import { assertProperty } from '../support/property.js';
 
 // Every expected byte string below is built field by field from the RFC 8907 tables, not by the codec.
 const u8 = (...values: number[]): Buffer => Buffer.from(values);
@@ -296,7 +297,7 @@ describe('properties', () => {
   });
 
   it('decoding arbitrary bytes throws nothing but TacacsProtocolError', () => {
-    fc.assert(
+    assertProperty(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.option(fc.string({ minLength: 1, maxLength: 20 }), { nil: undefined }), (bytes, key) => {
         const packet = attempt(() => decodePacket(bytes, key));
         const bodies = [Buffer.from(bytes), ...(packet instanceof TacacsProtocolError ? [] : [packet.body])];
@@ -307,7 +308,7 @@ describe('properties', () => {
   });
 
   it('mutated packets (any byte, any value, or cut short) throw nothing but TacacsProtocolError', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         header32,
         authorStatus,
@@ -331,7 +332,7 @@ describe('properties', () => {
   });
 
   it('random bodies under an obfuscated header never decode as an authentication PASS', () => {
-    fc.assert(
+    assertProperty(
       fc.property(header32, fc.uint8Array({ maxLength: 64 }), fc.string({ minLength: 1, maxLength: 20 }), (h, garbage, key) => {
         const bytes = cat(header(h.version, 1, h.seqNo, 0, h.sessionId, garbage.length), Buffer.from(garbage));
         const reply = attempt(() => decodeAuthenReply(decodePacket(bytes, key).body));
@@ -342,7 +343,7 @@ describe('properties', () => {
   });
 
   it('a reply obfuscated with another key does not decode (the lengths stop adding up)', () => {
-    fc.assert(
+    assertProperty(
       fc.property(header32, fc.constantFrom(...Object.values(AuthenStatus)), text, fc.string({ minLength: 1, maxLength: 20 }), (h, status, serverMsg, other) => {
         const packet = encodePacket({ ...h, type: PacketType.Authentication, flags: 0 }, encodeAuthenReply({ status, serverMsg }), KEY);
         expect(attempt(() => decodeAuthenReply(decodePacket(packet, `${KEY}${other}`).body))).toBeInstanceOf(TacacsProtocolError);
@@ -352,7 +353,7 @@ describe('properties', () => {
   });
 
   it('round-trips authorization replies and accounting requests through an obfuscated packet', () => {
-    fc.assert(
+    assertProperty(
       fc.property(header32, authorStatus, text, text, fc.array(argument, { maxLength: 8 }), (h, status, serverMsg, data, args) => {
         const packet = encodePacket({ ...h, flags: 0 }, encodeAuthorReply({ status, serverMsg, data, args }), KEY);
         expect(decodeAuthorReply(decodePacket(packet, KEY).body)).toEqual({ status, serverMsg, data, args });

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CookieBrowser } from '../netbox-double/browser.js';
 import { formToken, pageGroups, pageUser, signIn } from '../support/gateway-form.js';
 import { startStack, STACK_USERS, type Stack } from '../support/stack.js';
@@ -198,8 +198,9 @@ describe('sign-in flow through the gateway (password mode)', () => {
   it("strips a client's identity headers from token pass-through requests too", async () => {
     const { authorization } = stack.netbox.state.addToken({ userId: stack.netbox.state.addUser({ username: 'script2' }).id, version: 1 });
     stack.netbox.state.clearRequests();
-    await fetch(`${stack.gateway.url}/api/status/`, { headers: { Authorization: authorization, 'Remote-User': 'admin', Cookie: 'sessionid=stolen' } });
-    const seen = stack.netbox.state.requestsTo('/api/status/')[0]!;
+    await fetch(`${stack.gateway.url}/api/status/`, { headers: { Authorization: authorization, 'Remote-User': 'admin', Cookie: 'sessionid=stolen; \x85sessionid=stolen2' } });
+    // The client's request, not the gateway's own /api/status/ poll (which may come first and carries nothing of it).
+    const seen = stack.netbox.state.requestsTo('/api/status/').find((request) => request.headers.authorization === authorization)!;
     expect(seen.headers['remote-user']).toBeUndefined();
     expect(seen.headers.cookie ?? '').not.toContain('stolen');
   });
@@ -469,6 +470,34 @@ describe('sign-in flow when things go wrong', () => {
     }
   });
 
+  it('forgets a login form left open for more than 10 minutes, though the idle timeout is an hour', async () => {
+    const stack = await startStack();
+    expect(stack.config.session.idleTimeoutMs).toBe(3_600_000);
+    // Only Date, which the session store reads; the gateway's sockets keep running on real timers.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const start = Date.now();
+      const prompt = new CookieBrowser(stack.gateway.url);
+      const slow = new CookieBrowser(stack.gateway.url);
+      const promptForm = formToken((await prompt.get('/-/login')).body);
+      const slowForm = formToken((await slow.get('/-/login')).body);
+      const fields = (csrf: string) => ({ csrf_token: csrf, next: '/', username: 'bob', password: STACK_USERS.bob!.password });
+
+      vi.setSystemTime(start + 10 * 60_000 - 1000);
+      expect((await prompt.postForm('/-/login', fields(promptForm))).status).toBe(303);
+      vi.setSystemTime(start + 10 * 60_000 + 1000);
+      const late = await slow.postForm('/-/login', fields(slowForm));
+      expect(late.status).toBe(403);
+      expect(late.body).toContain('Your sign-in form had expired');
+      // A signed-in session runs on the idle timeout.
+      vi.setSystemTime(start + 10 * 60_000 - 1000 + 20 * 60_000);
+      expect(pageUser((await prompt.get('/')).body)).toBe('bob');
+    } finally {
+      vi.useRealTimers();
+      await stack.close();
+    }
+  });
+
   it('sets Secure on the cookie when a trusted proxy says the request came over HTTPS', async () => {
     const stack = await startStack({ env: { TRUSTED_PROXIES: 'loopback' } });
     try {
@@ -523,6 +552,33 @@ describe('static files and trusted proxies', () => {
   });
 });
 
+describe('token pre-check per client address', () => {
+  it('checks a token accepted from one client address again when another address presents it', async () => {
+    const stack = await startStack({ env: { TRUSTED_PROXIES: 'loopback' } });
+    try {
+      const { state } = stack.netbox;
+      const user = state.addUser({ username: 'script5', permissions: ['users.view_user'] });
+      const { authorization } = state.addToken({ userId: user.id, version: 2, allowedIps: ['10.1.2.0/24'] });
+      const from = (address: string) =>
+        fetch(`${stack.gateway.url}/api/users/users/`, { headers: { Authorization: authorization, 'X-Forwarded-For': address } });
+      state.clearRequests();
+
+      expect((await from('10.1.2.3')).status).toBe(200);
+      expect((await from('10.1.2.3')).status).toBe(200);
+      expect(state.requestsTo('/api/users/config/')).toHaveLength(1);
+
+      // NetBox refuses the token from this address; a cache keyed by the token alone would have let it through.
+      expect((await from('203.0.113.9')).status).toBe(403);
+      const checks = state.requestsTo('/api/users/config/');
+      expect(checks).toHaveLength(2);
+      expect(checks[1]!.headers['x-real-ip']).toBe('203.0.113.9');
+      expect(state.requestsTo('/api/users/users/')).toHaveLength(2);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
 describe('sign-in flow in remote-user mode', () => {
   it('gets the NetBox session through the header and never lets a client send it', async () => {
     const stack = await startStack({
@@ -542,6 +598,36 @@ describe('sign-in flow in remote-user mode', () => {
       const spoof = await fetch(`${stack.gateway.url}/dcim/`, { headers: { 'X-Netbox-User': 'admin', x_netbox_user: 'admin' }, redirect: 'manual' });
       expect(spoof.status).toBe(302);
       expect(stack.netbox.state.requests).toHaveLength(0);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it("keeps NetBox's own re-login from the browser: its Set-Cookie goes into the gateway's jar, which then presents it", async () => {
+    const stack = await startStack({
+      env: { NETBOX_SESSION_MODE: 'remote-user', REMOTE_USER_HEADER: 'X-Netbox-User' },
+      netbox: { remoteAuth: { enabled: true, header: 'X-Netbox-User' } },
+    });
+    try {
+      const browser = new CookieBrowser(stack.gateway.url);
+      expect((await signIn(browser, 'alice', STACK_USERS.alice!.password)).status).toBe(303);
+      const { state } = stack.netbox;
+      const alice = state.findUser('alice')!;
+      for (const session of state.sessionsOf(alice.id)) state.sessions.delete(session.key);
+
+      // RemoteUserMiddleware logs alice in again on this very request and answers with a new sessionid and csrftoken.
+      const page = await browser.get('/dcim/');
+      expect(pageUser(page.body)).toBe('alice');
+      const renewed = state.sessionsOf(alice.id);
+      expect(renewed).toHaveLength(1);
+      expect(page.headers.getSetCookie().filter((line) => /^\s*(sessionid|csrftoken)\s*=/i.test(line))).toEqual([]);
+      expect([...browser.cookies.keys()]).toEqual([COOKIE]);
+
+      state.clearRequests();
+      expect(pageUser((await browser.get('/ipam/')).body)).toBe('alice');
+      expect(state.requestsTo('/ipam/')[0]!.headers.cookie).toContain(`sessionid=${renewed[0]!.key}`);
+      // Presented the renewed session, so NetBox had no reason to log alice in a third time.
+      expect(state.sessionsOf(alice.id).map((session) => session.key)).toEqual([renewed[0]!.key]);
     } finally {
       await stack.close();
     }

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RadiusCode } from '../../src/aaa/radius/codec.js';
 import { until } from '../support/until.js';
 import { CookieBrowser, type BrowserResponse } from '../netbox-double/browser.js';
@@ -56,6 +56,39 @@ describe('RADIUS Access-Challenge through the login page', () => {
       expect(replay.body).toContain('Please start again');
       expect(stack.netbox.state.findUser('otto')).toBeUndefined();
     } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('RADIUS Access-Challenge answered late', () => {
+  const CHALLENGE_MAX_AGE_MS = 5 * 60_000;
+
+  it('takes an answer just inside five minutes and refuses one just past, without asking the RADIUS server', async () => {
+    const stack = await startStack();
+    // Only Date: sockets, RADIUS retransmissions and timeouts keep running on real timers (the gateway is in-process).
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const browser = new CookieBrowser(stack.gateway.url);
+      const ottoRequests = () => stack.radius.requests.filter((r) => r.attributes.some(([n, v]) => n === 'User-Name' && v === 'otto'));
+      const first = await signIn(browser, 'otto', STACK_USERS.otto!.password, '/dcim/');
+      expect(first.body).toContain('name="challenge_answer"');
+
+      vi.setSystemTime(Date.now() + CHALLENGE_MAX_AGE_MS - 1000);
+      const second = await answer(browser, first, '123456');
+      expect(second.status).toBe(200);
+      expect(second.body).toContain('Type &#34;yes&#34; to confirm');
+      expect(ottoRequests()).toHaveLength(2);
+
+      vi.setSystemTime(Date.now() + CHALLENGE_MAX_AGE_MS + 1000);
+      const late = await answer(browser, second, 'yes');
+      expect(late.status).toBe(400);
+      expect(late.body).toContain('Your sign-in took too long. Please start again.');
+      expect(late.body).toContain('name="username"');
+      expect(ottoRequests()).toHaveLength(2);
+      expect(stack.netbox.state.findUser('otto')).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
       await stack.close();
     }
   });

@@ -31,27 +31,20 @@ export function header(req: Request, name: string): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** Python's `str.strip()` whitespace, within Latin-1: WSGI hands Django header values as Latin-1 strings. */
-const PYTHON_WHITESPACE = '\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0';
-
-function pythonStrip(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && PYTHON_WHITESPACE.includes(text[start]!)) start += 1;
-  while (end > start && PYTHON_WHITESPACE.includes(text[end - 1]!)) end -= 1;
-  return text.slice(start, end);
-}
+/** Python's str.strip() within Latin-1 (WSGI hands Django the header as Latin-1 text): more than JavaScript's trim(). */
+const PYTHON_WHITESPACE = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0]+|[\t\n\v\f\r\x1c-\x1f \x85\xa0]+$/g;
 
 /**
- * django.http.cookie.parse_cookie: chunks split on `;`, each on its first `=` (none: the name is empty), both sides
- * stripped as Python strips, the last chunk of a name wins. Values are not unquoted here; no test needs it.
+ * django.http.cookie.parse_cookie: split on `;`, a chunk without `=` is a value with the empty name, names and
+ * values stripped the Python way, and a later duplicate replaces an earlier one (it fills a dict).
  */
 export function parseDjangoCookies(raw: string | undefined): Record<string, string> {
-  const cookies: Record<string, string> = {};
+  // No prototype: a cookie named __proto__ is just a cookie.
+  const cookies = Object.create(null) as Record<string, string>;
   for (const chunk of (raw ?? '').split(';')) {
     const eq = chunk.indexOf('=');
-    const name = pythonStrip(eq === -1 ? '' : chunk.slice(0, eq));
-    const value = pythonStrip(eq === -1 ? chunk : chunk.slice(eq + 1));
+    const name = eq === -1 ? '' : chunk.slice(0, eq).replace(PYTHON_WHITESPACE, '');
+    const value = (eq === -1 ? chunk : chunk.slice(eq + 1)).replace(PYTHON_WHITESPACE, '');
     if (name !== '' || value !== '') cookies[name] = value;
   }
   return cookies;

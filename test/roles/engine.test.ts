@@ -7,6 +7,7 @@ import { allowPattern, anchoredLiteralPrefix, MAX_GROUP_NAME } from '../../src/r
 import type { RoleRules } from '../../src/roles/rules.js';
 import { parseTemplate } from '../../src/roles/template.js';
 import { recorder } from '../support/log-recorder.js';
+import { assertProperty } from '../support/property.js';
 import { bag, mapperFromYaml } from './helpers.js';
 
 describe('rules', () => {
@@ -295,7 +296,7 @@ describe('anchoredLiteralPrefix', () => {
 describe('the policy holds whatever the AAA server sends', () => {
   const name = fc.stringMatching(/^[a-z-]{0,12}$/);
   it('gives no group outside the allow-list, under a deny prefix without an explicit allow, empty, or over 150 characters', () => {
-    fc.assert(
+    assertProperty(
       fc.property(
         fc.array(fc.constantFrom('^netbox-', '^ops$', '^netbox-admin-x$', 'a', '^x-{0,3}'), { maxLength: 3 }),
         fc.array(fc.constantFrom('netbox-admin-', 'x-', 'NETBOX-'), { maxLength: 2 }),

@@ -38,8 +38,11 @@ export interface RadiusTestChallenge {
 
 export interface RadiusTestUser {
   readonly password: string;
-  /** Reply attributes of the Access-Accept, by dictionary name (`Class`, `Cisco-AVPair`, `26:14823:1`, `99`). */
-  readonly attributes?: ReadonlyArray<readonly [name: string, value: string]>;
+  /**
+   * Reply attributes of the Access-Accept, by dictionary name (`Class`, `Cisco-AVPair`, `26:14823:1`, `99`); a value
+   * is text, or bytes for binary octets (as `encodeAttribute` takes them).
+   */
+  readonly attributes?: ReadonlyArray<readonly [name: string, value: string | Uint8Array]>;
   /**
    * Challenge rounds after a correct password, in order: each is an Access-Challenge with the prompt and a fresh
    * State; the accept comes after the last answer. A wrong answer, or an unknown State, is rejected.

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { withoutCookies } from '../../src/http/client-headers.js';
 import { stripIdentityHeaders } from '../../src/http/request-hygiene.js';
 import { applySetCookies } from '../../src/netbox/cookies.js';
 
@@ -15,14 +14,6 @@ describe('stripIdentityHeaders', () => {
     };
     stripIdentityHeaders(headers, ['X-SSO-User', 'X-SSO-Groups']);
     expect(headers).toEqual({ accept: 'text/html' });
-  });
-});
-
-describe('withoutCookies', () => {
-  it('drops the named cookies and keeps the rest', () => {
-    expect(withoutCookies('a=1; sessionid=evil; b=2;csrftoken=x', new Set(['sessionid', 'csrftoken']))).toBe('a=1; b=2');
-    expect(withoutCookies('sessionid=evil', new Set(['sessionid']))).toBeUndefined();
-    expect(withoutCookies(undefined, new Set())).toBeUndefined();
   });
 });
 

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type session from 'express-session';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { SqliteSessionStore } from '../../src/session/sqlite-store.js';
 import '../../src/session/types.js';
@@ -35,6 +35,10 @@ function signedIn(signedInAt: number, lastSeenAt: number): session.SessionData {
 }
 
 describe('SqliteSessionStore', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('keeps sessions across a restart of the process (a new store on the same file)', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'nbgw-store-')), 'sub', 'sessions.sqlite');
     const first = new SqliteSessionStore(path, lifetimes, silentLogger);
@@ -69,6 +73,21 @@ describe('SqliteSessionStore', () => {
     store.purgeExpired(now + 120_000);
     store.purgeExpired(now + 120_000);
     expect(reported.sort()).toEqual([`acct-${now - 120_000}-${now - 61_000}`, `acct-${now}-${now}`]);
+    store.close();
+  });
+
+  it('ends an anonymous session (the login form) after 10 minutes, however long the idle timeout is', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const store = new SqliteSessionStore(':memory:', { idleTimeoutMs: 3_600_000, maxAgeMs: 8 * 3_600_000 }, silentLogger);
+    const start = Date.now();
+    await set(store, 'anonymous', { cookie: { originalMaxAge: null } as session.Cookie, csrfToken: 't' });
+    await set(store, 'signed-in', signedIn(start, start));
+
+    vi.setSystemTime(start + 10 * 60_000 - 1000);
+    expect(await get(store, 'anonymous')).not.toBeNull();
+    vi.setSystemTime(start + 10 * 60_000 + 1000);
+    expect(await get(store, 'anonymous')).toBeNull();
+    expect(await get(store, 'signed-in')).not.toBeNull();
     store.close();
   });
 

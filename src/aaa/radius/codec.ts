@@ -472,11 +472,13 @@ export function describeAttributes(attributes: readonly DecodedAttribute[]): Arr
 }
 
 /**
- * The inverse of `describeAttributes` for one pair, for server replies and extra request attributes: text as
- * UTF-8, `0x…` as hex octets, integers in decimal, IPv4 dotted, tunnel integers with tag 0 and tunnel text
- * untagged. A vendor attribute becomes its own Vendor-Specific attribute.
+ * One attribute from a name and value, for server replies and extra request attributes. A string is always taken
+ * literally (text and octets as its UTF-8, integers in decimal, IPv4 dotted, tunnel integers with tag 0 and tunnel
+ * text untagged): guessing that `0x…` meant hex turned a Class of "0x41" into "A" and "0x" into nothing. Binary
+ * octets are given as bytes, and only to attributes of kind `octets`. A vendor attribute becomes its own
+ * Vendor-Specific attribute.
  */
-export function encodeAttribute(name: string, value: string): RadiusAttribute {
+export function encodeAttribute(name: string, value: string | Uint8Array): RadiusAttribute {
   const reference = lookupAttribute(name);
   if (!reference) throw new RadiusEncodeError(`unknown RADIUS attribute name ${JSON.stringify(name)}`);
   if (reference.kind === 'password' || reference.kind === 'message-authenticator' || reference.kind === 'vendor-specific') {
@@ -498,7 +500,12 @@ export function encodeAttribute(name: string, value: string): RadiusAttribute {
   return { type: Attr.VendorSpecific, value: vsa };
 }
 
-function parseValue(kind: 'text' | 'octets' | 'integer' | 'ipv4' | 'tagged-text' | 'tagged-integer', name: string, value: string): Buffer {
+function parseValue(kind: 'text' | 'octets' | 'integer' | 'ipv4' | 'tagged-text' | 'tagged-integer', name: string, value: string | Uint8Array): Buffer {
+  if (typeof value !== 'string') {
+    // Bytes would skip the checks below (an integer of 3 octets, text that is not UTF-8), so only opaque octets take them.
+    if (kind !== 'octets') throw new RadiusEncodeError(`${name} is ${kind}, written from a string, not from octets`);
+    return Buffer.from(value);
+  }
   switch (kind) {
     case 'integer': {
       const number = Number(value);
@@ -530,8 +537,6 @@ function parseValue(kind: 'text' | 'octets' | 'integer' | 'ipv4' | 'tagged-text'
       if (!isIPv4(value)) throw new RadiusEncodeError(`${name} needs an IPv4 address, not ${JSON.stringify(value)}`);
       return Buffer.from(value.split('.').map(Number));
     case 'octets':
-      if (/^0x([0-9a-f]{2})*$/i.test(value)) return Buffer.from(value.slice(2), 'hex');
-      return Buffer.from(value, 'utf8');
     case 'text':
       return Buffer.from(value, 'utf8');
   }
