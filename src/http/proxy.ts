@@ -166,6 +166,11 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
   }
 
   return (req, res) => {
+    // A client gone before its request is sent on has no address to forward, and nobody to read NetBox's answer.
+    if (req.socket.remoteAddress === undefined) {
+      res.destroy();
+      return;
+    }
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
       refuseOversizedBody(req, res, TOO_LARGE);
