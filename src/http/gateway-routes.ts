@@ -13,6 +13,8 @@ import { localRedirectTarget } from './local-redirect.js';
 
 /** Two re-logins into NetBox closer together than this mean NetBox keeps refusing the session: stop looping. */
 const RELOGIN_MIN_INTERVAL_MS = 60_000;
+/** NetBox's login redirect and the browser following it to /-/reauth are one moment apart. */
+const RELOGIN_REQUEST_MAX_AGE_MS = 60_000;
 const MAX_USERNAME_LENGTH = 256;
 const MAX_PASSWORD_LENGTH = 1024;
 /** A challenge (OTP, push approval) must be answered within this; RADIUS servers forget their State sooner or later too. */
@@ -209,8 +211,16 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
       return;
     }
     const now = Date.now();
+    // Another site can send the browser here as often as it likes: without NetBox having asked for it (through the
+    // proxy, just now) or this site's own pages, nothing is renewed, and the user just goes on.
+    const requested = user.netboxReloginRequestedAt !== undefined && now - user.netboxReloginRequestedAt < RELOGIN_REQUEST_MAX_AGE_MS;
+    delete user.netboxReloginRequestedAt;
+    if (!requested && !cameFromThisSite(req)) {
+      res.redirect(303, next);
+      return;
+    }
     if (user.netboxReloginAt !== undefined && now - user.netboxReloginAt < RELOGIN_MIN_INTERVAL_MS) {
-      // Another site can send the browser here as often as it likes; only this site's own pages may end the session.
+      // Only this site's own pages may end the session.
       if (!cameFromThisSite(req)) {
         renderSignOut(req, res, 200, { next, message: 'NetBox did not accept your session just now. Go back to NetBox to try again, or sign out.' });
         return;

@@ -108,9 +108,14 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       if (name === 'forwarded' || name.startsWith('x-forwarded-') || name === 'x-real-ip' || name === 'expect' || name === 'cookie') continue;
       headers[name] = value;
     }
-    const cookies = upstreamCookieHeader(req.headers.cookie, user ? new Set([...dropFromBrowser, ...Object.keys(user.netboxCookies)]) : dropFromBrowser);
-    const combined = [cookies, user ? cookieHeader(user.netboxCookies) : undefined].filter((part) => part !== undefined && part !== '').join('; ');
-    if (combined !== '') headers.cookie = combined;
+    // Static files and token calls need no cookies, and NetBox's cookie names are its operators' to change.
+    if (user) {
+      const cookies = upstreamCookieHeader(req.headers.cookie, new Set([...dropFromBrowser, ...Object.keys(user.netboxCookies)]));
+      const combined = [cookies, cookieHeader(user.netboxCookies)].filter((part) => part !== undefined && part !== '').join('; ');
+      if (combined !== '') headers.cookie = combined;
+    }
+    // The hygiene step let only `chunked` through; Node has undone it and chunks the body again on the way out.
+    if (headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
     // The gateway's own view, which honours X-Forwarded-* only from TRUSTED_PROXIES.
     headers['x-forwarded-host'] = req.host;
     headers['x-forwarded-proto'] = req.protocol;
@@ -143,7 +148,13 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
         options.renderUnavailable(req, res, 502);
         return;
       }
-      headers.location = user && local.startsWith('/login/') ? reauthPath(local, req.originalUrl) : local;
+      if (user && local.startsWith('/login/')) {
+        // Only a re-login NetBox asked for may happen on a request from another site (see /-/reauth).
+        user.netboxReloginRequestedAt = Date.now();
+        headers.location = reauthPath(local, req.originalUrl);
+      } else {
+        headers.location = local;
+      }
     }
     for (const name of HTMX_REDIRECTS) {
       const value = headers[name];
@@ -151,6 +162,11 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       const local = localLocation(value, req.path, exchange.siteOrigins);
       if (local === undefined) delete headers[name];
       else headers[name] = local;
+    }
+    if (typeof headers.refresh === 'string') {
+      const refresh = localRefresh(headers.refresh, req.path, exchange.siteOrigins);
+      if (refresh === undefined) delete headers.refresh;
+      else headers.refresh = refresh;
     }
 
     options.forNetboxAnswer(res);
@@ -209,6 +225,16 @@ const TOO_LARGE = 'Request body larger than 25 MB.';
 function reauthPath(loginLocation: string, requested: string): string {
   const next = new URL(loginLocation, 'http://gateway.invalid').searchParams.get('next') ?? requested;
   return `/-/reauth?next=${encodeURIComponent(next)}`;
+}
+
+/** `Refresh: 5; url=...` redirects like Location does; its URL must stay on the site too. */
+function localRefresh(value: string, requestPath: string, siteOrigins: readonly string[]): string | undefined {
+  const match = /^\s*(\d+)\s*(?:[;,]\s*(?:url\s*=\s*)?(.*))?$/i.exec(value);
+  if (match === null) return undefined;
+  const [, delay, target] = match;
+  if (target === undefined || target.trim() === '') return delay;
+  const local = localLocation(target.trim().replace(/^(['"])(.*)\1$/, '$2'), requestPath, siteOrigins);
+  return local === undefined ? undefined : `${delay}; url=${local}`;
 }
 
 /** Passes the body through while counting: declared lengths prove nothing about chunked bodies. */

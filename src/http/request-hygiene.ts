@@ -1,19 +1,22 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { isIPv6 } from 'node:net';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../log.js';
 import { canonicalTarget } from './request-target.js';
 
 /** A DNS name (underscores allowed: compose service names have them), IPv4, or a bracketed IPv6 literal; optional port. */
-const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?$/;
+const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?|\[([0-9A-Fa-f:.]+)\])(?::([0-9]{1,5}))?$/;
 
 /** Hop-by-hop by definition (RFC 9110 §7.6.1, and the older ones proxies still send). */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate'];
 
 /**
- * What `Connection` may not remove: the framing of the request itself, and the Host every later check reads.
- * The gateway's own forwarding and identity headers need no entry here because they are set after this runs.
+ * What `Connection` may not remove: the framing of the request, the Host every later check reads, and what the
+ * gateway itself reads or sets on the way to NetBox. A trusted proxy's X-Forwarded-* decide the client's address
+ * (regulation, /-/ready, token allowed_ips) and scheme (Secure cookies), so a client that names them in a
+ * Connection header its proxy passes on must not be able to remove them.
  */
-const FRAMING = new Set(['host', 'content-length', 'transfer-encoding']);
+const PROTECTED = new Set(['host', 'content-length', 'transfer-encoding', 'cookie', 'forwarded', 'x-real-ip']);
 
 export interface RequestHygieneOptions {
   /** The configured remote-user and group header names, stripped from every client in both modes. */
@@ -34,6 +37,19 @@ export function requestHygiene(options: RequestHygieneOptions): RequestHandler {
       res.status(400).set('Connection', 'close').type('text/plain').send(`Bad request: ${message}.`);
     };
     if (req.headers.upgrade !== undefined) return refuse('protocol upgrades (WebSocket, h2c) are not supported');
+    const transferEncoding = req.headers['transfer-encoding'];
+    if (transferEncoding !== undefined) {
+      // As nginx: any other coding would change what the body means once the gateway has de-chunked it.
+      if (transferEncoding.trim().toLowerCase() !== 'chunked') {
+        res.status(501).set('Connection', 'close').type('text/plain').send('Only the chunked transfer coding is supported.');
+        return;
+      }
+      // http-proxy declares a DELETE or OPTIONS without Content-Length empty, and would send the chunked body after it.
+      if (req.method === 'DELETE' || req.method === 'OPTIONS') {
+        res.status(411).set('Connection', 'close').type('text/plain').send(`A ${req.method} body needs a Content-Length.`);
+        return;
+      }
+    }
 
     const target = canonicalTarget(req.url);
     if (!target.ok) return refuse(`the request target has ${target.problem}`);
@@ -42,6 +58,7 @@ export function requestHygiene(options: RequestHygieneOptions): RequestHandler {
 
     dropHopByHop(req.headers);
     stripIdentityHeaders(req.headers, options.identityHeaders);
+    dropUnderscoredNames(req.headers);
 
     // After dropping hop-by-hop headers: `Connection: host` must not leave a request without one.
     if (!usableHost(req.headers.host)) return refuse('no usable Host header');
@@ -55,7 +72,9 @@ export function requestHygiene(options: RequestHygieneOptions): RequestHandler {
 function usableHost(host: string | undefined): boolean {
   if (host === undefined) return false;
   const match = HOST.exec(host);
-  return match !== null && (match[1] === undefined || Number(match[1]) <= 65535);
+  if (match === null) return false;
+  const [, ipv6, port] = match;
+  return (ipv6 === undefined || isIPv6(ipv6)) && (port === undefined || Number(port) <= 65535);
 }
 
 /**
@@ -68,7 +87,7 @@ function dropHopByHop(headers: IncomingHttpHeaders): void {
     .map((token) => token.trim().toLowerCase())
     .filter((token) => token !== '');
   for (const token of tokens) {
-    if (!FRAMING.has(token)) delete headers[token];
+    if (!PROTECTED.has(token) && !token.startsWith('x-forwarded-')) delete headers[token];
   }
   for (const name of HOP_BY_HOP) delete headers[name];
   if (tokens.includes('close')) headers.connection = 'close';
@@ -86,6 +105,15 @@ export function stripIdentityHeaders(headers: IncomingHttpHeaders, identityHeade
     const normalised = normaliseHeaderName(name);
     if (configured.has(normalised) || normalised.startsWith('remote-user')) delete headers[name];
   }
+}
+
+/**
+ * Header names with `_`, as nginx drops them (underscores_in_headers off): WSGI servers turn `_` and `-` into the
+ * same variable, so `X-Real_IP` would land beside the gateway's own X-Real-IP, and which one NetBox believes would
+ * depend on the server.
+ */
+function dropUnderscoredNames(headers: IncomingHttpHeaders): void {
+  for (const name of Object.keys(headers)) if (name.includes('_')) delete headers[name];
 }
 
 function normaliseHeaderName(name: string): string {

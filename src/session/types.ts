@@ -18,6 +18,8 @@ export interface SignedInUser {
   netboxCookies: NetboxCookieJar;
   /** When the gateway last had to log into NetBox again behind the user's back; bounds re-login loops. */
   netboxReloginAt?: number;
+  /** When NetBox last sent this user to its login page, which the gateway turned into /-/reauth. */
+  netboxReloginRequestedAt?: number;
 }
 
 /** Between the two steps of a challenged sign-in. */

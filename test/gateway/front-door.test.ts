@@ -176,6 +176,27 @@ describe('the front door (password mode)', () => {
     expect((await bob.get(`/__double__/location?value=${encodeURIComponent('/ipam/')}&status=301`)).location).toBe('/ipam/');
   });
 
+  it.each([
+    ['Refresh', '0; url=https://evil.example/', undefined],
+    ['Refresh', '5;URL=//evil.example', undefined],
+    ['Refresh', 'soon', undefined],
+    ['Refresh', "3; url='/dcim/'", '3; url=/dcim/'],
+    ['Refresh', '10', '10'],
+    ['HX-Redirect', 'https://evil.example/', undefined],
+    ['HX-Location', '/\\evil.example', undefined],
+    ['HX-Redirect', 'NETBOX/ipam/', '/ipam/'],
+  ])('5: keeps a NetBox %s header (%s) on this site', async (header, value, expected) => {
+    const answer = await bob.get(`/__double__/location?status=200&header=${header}&value=${encodeURIComponent(value.replace('NETBOX', stack.netbox.url))}`);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get(header) ?? undefined).toBe(expected);
+  });
+
+  it('sends no client cookie at all with an anonymous static request', async () => {
+    stack.netbox.state.clearRequests();
+    await sendRaw(stack.gateway.url, rawGet('/static/netbox.css', ['Host: x', 'Cookie: theme=dark; nb_session=custom-name; \x85sessionid=x']));
+    expect(stack.netbox.state.requestsTo('/static/netbox.css')[0]!.headers.cookie).toBeUndefined();
+  });
+
   it('7: a cross-site GET of /-/logout asks first and signs nobody out', async () => {
     const browser = new CookieBrowser(stack.gateway.url);
     await signIn(browser, 'bob', STACK_USERS.bob!.password);
@@ -211,15 +232,39 @@ describe('the front door (password mode)', () => {
     expect((await browser.get('/')).status).toBe(302);
   });
 
-  it('7: two cross-site visits to /-/reauth within a minute sign nobody out', async () => {
+  it('7: /-/reauth renews NetBox only when NetBox asked for it, and signs nobody out from another site', async () => {
     const browser = new CookieBrowser(stack.gateway.url);
-    await signIn(browser, 'bob', STACK_USERS.bob!.password);
-    expect((await browser.get('/-/reauth?next=/dcim/', { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(303);
-    const second = await browser.get('/-/reauth?next=/dcim/', { 'Sec-Fetch-Site': 'cross-site' });
-    expect(second.status).toBe(200);
-    expect(second.body).toContain('NetBox did not accept your session');
-    expect(pageUser((await browser.get('/dcim/')).body)).toBe('bob');
-    // From NetBox's own page, the same loop does end the session: NetBox really keeps refusing it.
+    // Another user than bob: ending this user's NetBox sessions must not touch the other tests' browser.
+    await signIn(browser, 'nobody', STACK_USERS.nobody!.password);
+    const user = stack.netbox.state.findUser('nobody')!;
+    const sessionKeys = () => stack.netbox.state.sessionsOf(user.id).map((session) => session.key);
+    const before = sessionKeys();
+    // Sent there by another site: nothing renewed, nothing ended.
+    for (let i = 0; i < 3; i += 1) {
+      const visit = await browser.get('/-/reauth?next=/dcim/', { 'Sec-Fetch-Site': 'cross-site' });
+      expect(visit.status).toBe(303);
+      expect(visit.location).toBe('/dcim/');
+    }
+    expect(sessionKeys()).toEqual(before);
+    expect(pageUser((await browser.get('/dcim/')).body)).toBe('nobody');
+
+    // NetBox ends the session; its login redirect, followed from a cross-site navigation, renews it once.
+    const endNetboxSessions = () => {
+      for (const key of sessionKeys()) stack.netbox.state.sessions.delete(key);
+    };
+    endNetboxSessions();
+    const toReauth = await browser.get('/dcim/devices/', { 'Sec-Fetch-Site': 'cross-site' });
+    expect(toReauth.location).toBe('/-/reauth?next=%2Fdcim%2Fdevices%2F');
+    expect((await browser.get(toReauth.location!, { 'Sec-Fetch-Site': 'cross-site' })).location).toBe('/dcim/devices/');
+    expect(pageUser((await browser.get('/dcim/devices/')).body)).toBe('nobody');
+
+    // NetBox refuses again within the minute: from another site that only shows a page, from this site it signs out.
+    endNetboxSessions();
+    await browser.get('/dcim/', { 'Sec-Fetch-Site': 'cross-site' });
+    const refused = await browser.get('/-/reauth?next=/dcim/', { 'Sec-Fetch-Site': 'cross-site' });
+    expect(refused.status).toBe(200);
+    expect(refused.body).toContain('NetBox did not accept your session');
+    await browser.get('/dcim/');
     const own = await browser.get('/-/reauth?next=/dcim/', { 'Sec-Fetch-Site': 'same-origin' });
     expect(own.location).toBe('/-/login?notice=netbox-session-ended&next=%2Fdcim%2F');
   });
@@ -293,6 +338,33 @@ describe('the front door (password mode)', () => {
     // Naming the Host (or the body's framing) removes nothing: the request stays the one that was checked.
     expect(seen.host).toBe(new URL(stack.netbox.url).host);
     expect(JSON.parse(answer.text.slice(answer.text.indexOf('\r\n\r\n') + 4)).headers['x-forwarded-host']).toBe('x');
+  });
+
+  it.each([
+    ['gzip, chunked', 'POST', 501],
+    [',chunked', 'POST', 501],
+    ['chunked', 'DELETE', 411],
+    ['chunked', 'OPTIONS', 411],
+  ])('10: refuses Transfer-Encoding %s on %s with %i, nothing sent on', async (coding, method, status) => {
+    stack.netbox.state.clearRequests();
+    const answer = await sendRaw(
+      stack.gateway.url,
+      `${method} /dcim/sites/1/ HTTP/1.1\r\nHost: x\r\nCookie: ${bobCookie()}\r\nTransfer-Encoding: ${coding}\r\n\r\n38\r\nGET /smuggled/ HTTP/1.1\r\nHost: x\r\nRemote-User: admin\r\n\r\n\r\n0\r\n\r\n`,
+    );
+    expect(answer.status).toBe(status);
+    expect(netboxRequests()).toEqual([]);
+  });
+
+  it('10: header names with underscores never reach NetBox, where they would sit beside the real ones', async () => {
+    stack.netbox.state.clearRequests();
+    await sendRaw(stack.gateway.url, rawGet('/__double__/headers', ['Host: x', `Cookie: ${bobCookie()}`, 'X-Real_IP: 10.9.9.9', 'X-Forwarded_For: 10.9.9.9', 'X_Custom: 1']));
+    const seen = stack.netbox.state.requestsTo('/__double__/headers')[0]!.headers;
+    expect(Object.keys(seen).filter((name) => name.includes('_'))).toEqual([]);
+    expect(seen['x-real-ip']).toBe('127.0.0.1');
+  });
+
+  it.each(['[:::]', '[1.2.3.4]', '[.]'])('1: refuses the Host %s with 400, not a 500', async (host) => {
+    expect((await sendRaw(stack.gateway.url, rawGet('/static/x.css', [`Host: ${host}`]))).status).toBe(400);
   });
 
   it.each([
@@ -376,6 +448,15 @@ describe('the front door behind a TLS-terminating proxy', () => {
     const body = (await response.json()) as Record<string, unknown>;
     if (detail) expect(body).toMatchObject({ status: 'ready', aaa: { method: 'radius' }, netbox: { ok: true } });
     else expect(body).toEqual({ status: 'ready' });
+  });
+
+  it('2: Connection cannot remove the forwarding headers a trusted proxy set', async () => {
+    const answer = await sendRaw(
+      stack.gateway.url,
+      rawGet('/-/ready', ['Host: x', 'X-Forwarded-For: 203.0.113.9', 'X-Forwarded-Proto: https', 'Connection: X-Forwarded-For, X-Forwarded-Proto, X-Real-IP, Forwarded']),
+    );
+    expect(answer.text.endsWith('{"status":"ready"}')).toBe(true);
+    expect(answer.headers.get('strict-transport-security')).toEqual(['max-age=31536000']);
   });
 
   it('8: /-/ready says only "unavailable" to others when nothing can sign in', async () => {

@@ -167,9 +167,9 @@ function testEndpoints(state: DoubleState): express.Router {
     redirect(res, 302, new URL(to, `http://${req.headers.host ?? '127.0.0.1'}`).toString());
   });
 
-  // Location exactly as given, however hostile (what NetBox might echo from a return_url).
+  // Location (or `header`: Refresh, HX-Redirect) exactly as given, however hostile (what NetBox might echo from a return_url).
   router.get('/location', (req: Request, res: Response) => {
-    res.status(Number(req.query['status'] ?? 302)).setHeader('Location', String(req.query['value'] ?? ''));
+    res.status(Number(req.query['status'] ?? 302)).setHeader(String(req.query['header'] ?? 'Location'), String(req.query['value'] ?? ''));
     res.end();
   });
 
