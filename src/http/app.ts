@@ -51,7 +51,7 @@ export interface AppDeps {
  * 4. static files: the gateway's own, and NetBox's without a session;
  * 5. the gateway session;
  * 6. token pass-through: API calls with a NetBox token NetBox accepts;
- * 7. the gateway's own pages: sign-in (with its regulation), sign-out, NetBox re-login;
+ * 7. the gateway's own pages: sign-in (each step through login regulation, ./regulation.ts), sign-out, NetBox re-login;
  * 8. the sign-in gate: a signed-in user's request goes to NetBox, anyone else is sent to sign in.
  */
 export function createApp(deps: AppDeps): express.Express {

@@ -5,11 +5,11 @@ import type { Logger } from '../log.js';
 import type { SignIn, SignInResult } from '../login/sign-in.js';
 import { NetboxUnavailable, type WebSessionOpener } from '../netbox/types.js';
 import type { LoginRegulation } from '../regulation/regulator.js';
-import type { LoginSubjects } from '../regulation/types.js';
 import type { SessionLifecycle } from '../session/lifecycle.js';
 import type { ChallengeInProgress, SignedInUser } from '../session/types.js';
 import { cameFromThisSite, csrfTokenFor, csrfTokenMatches, originAllowed } from './csrf.js';
 import { localRedirectTarget } from './local-redirect.js';
+import { BANNED_MESSAGE, regulatedSignIn } from './regulation.js';
 
 /** Two re-logins into NetBox closer together than this mean NetBox keeps refusing the session: stop looping. */
 const RELOGIN_MIN_INTERVAL_MS = 60_000;
@@ -25,9 +25,6 @@ const NOTICES = {
   'netbox-session-ended': 'NetBox ended your session. Please sign in again.',
 } as const;
 type Notice = keyof typeof NOTICES;
-
-/** One answer for every ban: it must not tell whether the user exists, nor whether the name or the address is banned. */
-const BANNED_MESSAGE = 'Too many failed sign-in attempts. Please try again later.';
 
 const FAILURES: Record<Exclude<SignInResult['kind'], 'signed-in' | 'challenge'>, { status: number; message: string }> = {
   rejected: { status: 401, message: 'Sign-in failed: wrong user name or password.' },
@@ -67,6 +64,7 @@ export interface GatewayRoutesDeps {
 export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logger, renderUnavailable }: GatewayRoutesDeps): Router {
   const router = Router();
   const formBody = express.urlencoded({ extended: false, limit: '8kb', parameterLimit: 10 });
+  const regulated = regulatedSignIn(regulation, (req, res, next) => renderLogin(req, res, 429, { next, error: BANNED_MESSAGE }));
 
   router.get('/-/login', (req, res) => {
     const next = localRedirectTarget(req.query.next);
@@ -100,7 +98,7 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
         renderChallenge(req, res, 400, pending, 'Enter the answer.');
         return;
       }
-      const result = await regulated(req, res, regulation.subjects(pending.username, clientAddress), pending.next, () =>
+      const result = await regulated(req, res, { username: pending.username, clientAddress, next: pending.next }, () =>
         signIn.answer({ username: pending.username, password: answer, clientAddress, challenge: pending.challenge }),
       );
       if (result) await conclude(req, res, result, pending.username, pending.next);
@@ -113,33 +111,9 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
       renderLogin(req, res, 400, { next, username, error: 'Enter your user name and password.' });
       return;
     }
-    const result = await regulated(req, res, regulation.subjects(username, clientAddress), next, () => signIn.run({ username, password, clientAddress }));
+    const result = await regulated(req, res, { username, clientAddress, next }, () => signIn.run({ username, password, clientAddress }));
     if (result) await conclude(req, res, result, username, next);
   });
-
-  /**
-   * Runs the sign-in step unless the user name or the client address is banned, in which case no AAA server is
-   * asked and the answer is 429 (and undefined here). Only a rejection counts as a failure: invalid input, an
-   * unreachable server or a refused role say nothing about a guessed password.
-   */
-  async function regulated(
-    req: Request,
-    res: Response,
-    subjects: LoginSubjects,
-    next: string,
-    step: () => Promise<SignInResult>,
-  ): Promise<SignInResult | undefined> {
-    const verdict = await regulation.check(subjects);
-    if (verdict.kind === 'banned') {
-      res.set('Retry-After', String(verdict.retryAfterSeconds));
-      renderLogin(req, res, 429, { next, error: BANNED_MESSAGE });
-      return undefined;
-    }
-    const result = await step();
-    if (result.kind === 'rejected') await regulation.failed(subjects);
-    else if (result.kind === 'signed-in') await regulation.succeeded(subjects);
-    return result;
-  }
 
   async function conclude(req: Request, res: Response, result: SignInResult, username: string, next: string): Promise<void> {
     if (result.kind === 'challenge') {
