@@ -159,7 +159,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
     for (const name of HTMX_REDIRECTS) {
       const value = headers[name];
       if (typeof value !== 'string') continue;
-      const local = localLocation(value, req.path, exchange.siteOrigins);
+      const local = localHtmxTarget(value, req.path, exchange.siteOrigins);
       if (local === undefined) delete headers[name];
       else headers[name] = local;
     }
@@ -225,6 +225,20 @@ const TOO_LARGE = 'Request body larger than 25 MB.';
 function reauthPath(loginLocation: string, requested: string): string {
   const next = new URL(loginLocation, 'http://gateway.invalid').searchParams.get('next') ?? requested;
   return `/-/reauth?next=${encodeURIComponent(next)}`;
+}
+
+/** HX-Location may be a JSON object whose `path` htmx follows; a plain value is a URL like Location. */
+function localHtmxTarget(value: string, requestPath: string, siteOrigins: readonly string[]): string | undefined {
+  if (!value.trimStart().startsWith('{')) return localLocation(value, requestPath, siteOrigins);
+  let spec: unknown;
+  try {
+    spec = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (typeof spec !== 'object' || spec === null || typeof (spec as { path?: unknown }).path !== 'string') return undefined;
+  const path = localLocation((spec as { path: string }).path, requestPath, siteOrigins);
+  return path === undefined ? undefined : JSON.stringify({ ...spec, path });
 }
 
 /** `Refresh: 5; url=...` redirects like Location does; its URL must stay on the site too. */

@@ -185,6 +185,10 @@ describe('the front door (password mode)', () => {
     ['HX-Redirect', 'https://evil.example/', undefined],
     ['HX-Location', '/\\evil.example', undefined],
     ['HX-Redirect', 'NETBOX/ipam/', '/ipam/'],
+    ['HX-Location', '{"path":"https://evil.example/","target":"#x"}', undefined],
+    ['HX-Location', '{"path":"NETBOX/dcim/","target":"#x"}', '{"path":"/dcim/","target":"#x"}'],
+    ['HX-Location', '{"target":"#x"}', undefined],
+    ['HX-Location', '{not json', undefined],
   ])('5: keeps a NetBox %s header (%s) on this site', async (header, value, expected) => {
     const answer = await bob.get(`/__double__/location?status=200&header=${header}&value=${encodeURIComponent(value.replace('NETBOX', stack.netbox.url))}`);
     expect(answer.status).toBe(200);
