@@ -4,6 +4,7 @@
  * (written as latin1), so `\xc3\xa4` is the UTF-8 encoding of `ä` and `\x85` is the single byte 0x85.
  * No vitest imports.
  */
+import { parseDjangoCookies } from '../netbox-double/context.js';
 
 /** mulberry32: small, fast, and the same sequence for the same seed on every platform. */
 export class Rng {
@@ -68,9 +69,27 @@ export interface FuzzRequest {
   readonly answers: number;
   /** Per expected answer: the request was HEAD, so the answer has no body whatever its headers say. */
   readonly heads: readonly boolean[];
+  /**
+   * Set when (some of) the request's messages carry a signed-in user's gateway cookie: which user, and where
+   * SESSION_PLACEHOLDER stands in the bytes (offsets into the writes joined; the last may be cut short), for
+   * bindSession to put that user's cookie value in before sending.
+   */
+  readonly session?: { readonly user: string; readonly marks: readonly number[] };
 }
 
 export const FUZZ_ID_HEADER = 'x-fuzz-id';
+/** On each message that carries a signed-in user's gateway cookie; its value names the user. */
+export const SIGNED_IN_HEADER = 'x-fuzz-signed-in';
+/** On a signed-in DELETE or OPTIONS message with a Transfer-Encoding header: it may never reach NetBox (411/501/400). */
+export const CHUNKED_DELETE_HEADER = 'x-fuzz-chunked-delete';
+/**
+ * The chunked body of the DELETE and OPTIONS requests made for the signed-in share is itself a request: should the
+ * gateway send the DELETE on as empty with the body after it, NetBox reads this as a request of its own.
+ */
+export const SMUGGLED_MARK = 'fuzz-smuggled';
+export const GATEWAY_COOKIE = 'nbgw_session';
+/** Where the gateway cookie's value goes; fixed length, so cut points and split writes do not depend on the value. */
+export const SESSION_PLACEHOLDER = '@NBGW_SESSION@';
 
 /** One request being put together; `headers` are raw lines without their line ending (they may contain anything). */
 interface Message {
@@ -341,6 +360,110 @@ function withFuzzId(rng: Rng, m: Message, id: number): void {
   m.headers.splice(rng.int(m.headers.length + 1), 0, `X-Fuzz-Id: ${id}`);
 }
 
+/** The signed-in part of a request: its own generator, so the anonymous requests of a seed stay what they were. */
+export interface SessionPlan {
+  readonly rng: Rng;
+  readonly user: string;
+}
+
+/**
+ * Gives a generated message a signed-in user's gateway cookie and leaves everything else as generated: merged into
+ * a Cookie header the generator made (before or after its cookies) or as a Cookie header of its own, anywhere among
+ * the headers. A forged gateway cookie the generator put first still wins, as it would for a browser.
+ */
+function addSession(plan: SessionPlan, m: Message): void {
+  const rng = plan.rng;
+  const pair = `${GATEWAY_COOKIE}=${SESSION_PLACEHOLDER}`;
+  const cookieLines = m.headers.flatMap((line, i) => (/^cookie:/i.test(line) ? [i] : []));
+  const placement = rng.weighted<'append' | 'prepend' | 'own-header'>(
+    cookieLines.length > 0
+      ? [
+          [2, 'append'],
+          [2, 'prepend'],
+          [1, 'own-header'],
+        ]
+      : [[1, 'own-header']],
+  );
+  if (placement === 'own-header') {
+    m.headers.splice(rng.int(m.headers.length + 1), 0, `${rng.pick(['Cookie', 'Cookie', 'cookie'])}: ${pair}`);
+  } else {
+    const at = rng.pick(cookieLines);
+    const line = m.headers[at]!;
+    m.headers[at] = placement === 'append' ? `${line}; ${pair}` : line.replace(/^(cookie:[ \t]*)/i, `$1${pair}; `);
+  }
+  m.labels.push(`session:${placement}`);
+  m.headers.splice(rng.int(m.headers.length + 1), 0, `X-Fuzz-Signed-In: ${plan.user}`);
+  if ((m.method === 'DELETE' || m.method === 'OPTIONS') && m.headers.some((line) => /(^|\n)transfer-encoding:/i.test(line))) {
+    m.headers.push('X-Fuzz-Chunked-Delete: 1');
+    m.labels.push('session:chunked-delete');
+  }
+}
+
+/**
+ * Makes a few signed-in messages without a body a DELETE or OPTIONS with a chunked body (which the gateway refuses
+ * with 411; http-proxy would send it on as an empty request followed by the body): the generator alone makes too
+ * few of them that are otherwise good enough to get that far. Half go to the double's upload endpoint.
+ */
+function chunkedDelete(plan: SessionPlan, m: Message, id: number): void {
+  if (m.body !== '' || !m.complete || !plan.rng.chance(0.05)) return;
+  m.method = plan.rng.pick(['DELETE', 'OPTIONS']);
+  const methodLabel = m.labels.findIndex((l) => l.startsWith('method:'));
+  m.labels.splice(methodLabel === -1 ? 0 : methodLabel, methodLabel === -1 ? 0 : 1, `method:${m.method}`);
+  if (plan.rng.chance(0.5)) m.target = '/__double__/body';
+  m.headers.splice(plan.rng.int(m.headers.length + 1), 0, plan.rng.pick(['Transfer-Encoding: chunked', 'transfer-encoding: chunked']));
+  m.body = chunked(`GET /__double__/headers?${SMUGGLED_MARK}=${id} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-${SMUGGLED_MARK}: ${id}\r\n\r\n`);
+  m.labels.push('session:made-chunked-delete');
+}
+
+/** Offsets of SESSION_PLACEHOLDER in `full`, the whole serialised request, that start within the first `sent` bytes. */
+function sessionMarks(full: string, sent: number): number[] {
+  const marks: number[] = [];
+  for (let at = full.indexOf(SESSION_PLACEHOLDER); at !== -1 && at < sent; at = full.indexOf(SESSION_PLACEHOLDER, at + 1)) marks.push(at);
+  return marks;
+}
+
+/**
+ * The request as sent for a signed-in user: `value` (the gateway cookie as the browser got it) where the placeholder
+ * stands, a placeholder cut short by a truncated request cut short in proportion, and split writes split at the
+ * corresponding places.
+ */
+export function bindSession(request: FuzzRequest, value: string): FuzzRequest {
+  const marks = request.session?.marks ?? [];
+  if (marks.length === 0) return request;
+  const text = Buffer.concat([...request.writes]).toString('latin1');
+  const width = SESSION_PLACEHOLDER.length;
+  const map = (pos: number): number => {
+    let shift = 0;
+    for (const mark of marks) {
+      if (pos <= mark) break;
+      if (pos >= mark + width) {
+        shift += value.length - width;
+        continue;
+      }
+      return mark + shift + Math.round(((pos - mark) * value.length) / width);
+    }
+    return pos + shift;
+  };
+  let out = '';
+  let from = 0;
+  for (const mark of marks) {
+    const end = Math.min(mark + width, text.length);
+    out += text.slice(from, mark) + value.slice(0, map(end) - map(mark));
+    from = end;
+  }
+  out += text.slice(from);
+  const writes: Buffer[] = [];
+  let start = 0;
+  let end = 0;
+  for (const write of request.writes) {
+    end += write.length;
+    const mapped = map(end);
+    writes.push(Buffer.from(out.slice(map(start), mapped), 'latin1'));
+    start = end;
+  }
+  return { ...request, writes };
+}
+
 /** Any method, target, host, version, and up to five extras. */
 function generalMessage(rng: Rng, id: number): Message {
   const m = emptyMessage();
@@ -445,8 +568,8 @@ const RAW: readonly (readonly [number, readonly [string, (rng: Rng) => { bytes: 
 
 const CUT_POINTS = ['request-line', 'headers', 'body'] as const;
 
-/** The request a seed and an index always produce. */
-export function generateRequest(rng: Rng, id: number): FuzzRequest {
+/** The request a seed and an index always produce; with `session`, its messages carry that user's gateway cookie. */
+export function generateRequest(rng: Rng, id: number, session?: SessionPlan): FuzzRequest {
   const shape = rng.weighted<'general' | 'static' | 'framing' | 'raw'>([
     [52, 'general'],
     [22, 'static'],
@@ -459,8 +582,16 @@ export function generateRequest(rng: Rng, id: number): FuzzRequest {
     return { id, labels: [`raw:${name}`], writes: [Buffer.from(bytes, 'latin1')], after: after ?? 'wait', answers, heads: [] };
   }
   const first = shape === 'static' || (shape === 'framing' && rng.chance(0.4)) ? staticMessage(rng, id) : generalMessage(rng, id);
+  if (session) {
+    // Not on framing requests: giving the message a body would change what their framing does with the seed.
+    if (shape !== 'framing') chunkedDelete(session, first, id);
+    addSession(session, first);
+  }
   const labels = [`shape:${shape}`, ...first.labels];
-  if (shape !== 'framing') return single(id, labels, first);
+  /** `full`: the whole serialisation the request's bytes were taken from. */
+  const signed = (request: FuzzRequest, full: string): FuzzRequest =>
+    session ? { ...request, session: { user: session.user, marks: sessionMarks(full, request.writes.reduce((n, w) => n + w.length, 0)) } } : request;
+  if (shape !== 'framing') return signed(single(id, labels, first), serialise(first));
 
   const framing = rng.weighted<string>([
     [4, 'split-writes'],
@@ -483,11 +614,13 @@ export function generateRequest(rng: Rng, id: number): FuzzRequest {
         if (cut > from) writes.push(Buffer.from(bytes.slice(from, cut), 'latin1'));
         from = cut;
       }
-      return { id, labels, writes, after: 'wait', answers: first.complete ? 1 : 0, heads: [first.method === 'HEAD'] };
+      return signed({ id, labels, writes, after: 'wait', answers: first.complete ? 1 : 0, heads: [first.method === 'HEAD'] }, bytes);
     }
     case 'pipelined': {
       const messages = [first];
       for (let i = rng.between(1, 2); i > 0; i -= 1) messages.push(rng.chance(0.5) ? staticMessage(rng, id) : generalMessage(rng, id));
+      // A signed-in request's later messages are signed in or not: one connection, both kinds of request.
+      if (session) for (const m of messages.slice(1)) if (session.rng.chance(0.7)) addSession(session, m);
       let answers = 0;
       for (const m of messages) {
         if (!m.complete) break;
@@ -495,14 +628,18 @@ export function generateRequest(rng: Rng, id: number): FuzzRequest {
         // After an Upgrade or CONNECT request the connection no longer carries HTTP requests.
         if (m.method === 'CONNECT' || m.headers.some((h) => /^upgrade:|\r\nupgrade:/i.test(h))) break;
       }
-      return {
-        id,
-        labels: [...labels, ...messages.slice(1).flatMap((m) => m.labels.map((l) => `pipelined-${l}`))],
-        writes: [Buffer.from(messages.map(serialise).join(''), 'latin1')],
-        after: rng.chance(0.3) ? 'end' : 'wait',
-        answers,
-        heads: messages.map((m) => m.method === 'HEAD'),
-      };
+      const all = messages.map(serialise).join('');
+      return signed(
+        {
+          id,
+          labels: [...labels, ...messages.slice(1).flatMap((m) => m.labels.map((l) => `pipelined-${l}`))],
+          writes: [Buffer.from(all, 'latin1')],
+          after: rng.chance(0.3) ? 'end' : 'wait',
+          answers,
+          heads: messages.map((m) => m.method === 'HEAD'),
+        },
+        all,
+      );
     }
     case 'cut':
     case 'half-close-partial': {
@@ -513,14 +650,14 @@ export function generateRequest(rng: Rng, id: number): FuzzRequest {
       const at = Math.max(1, Math.min(bytes.length - 1, rng.between(from, Math.max(from, to))));
       labels.push(`framing:cut-${where}`);
       const after = framing === 'cut' ? rng.pick(['destroy', 'reset', 'wait'] as const) : 'end';
-      return { id, labels, writes: [Buffer.from(bytes.slice(0, at), 'latin1')], after, answers: 0, heads: [] };
+      return signed({ id, labels, writes: [Buffer.from(bytes.slice(0, at), 'latin1')], after, answers: 0, heads: [] }, bytes);
     }
     case 'half-close-complete':
-      return { id, labels, writes: [Buffer.from(bytes, 'latin1')], after: 'end', answers: first.complete ? 1 : 0, heads: [first.method === 'HEAD'] };
+      return signed({ id, labels, writes: [Buffer.from(bytes, 'latin1')], after: 'end', answers: first.complete ? 1 : 0, heads: [first.method === 'HEAD'] }, bytes);
     case 'close-after-request':
-      return { id, labels, writes: [Buffer.from(bytes, 'latin1')], after: 'destroy', answers: 0, heads: [] };
+      return signed({ id, labels, writes: [Buffer.from(bytes, 'latin1')], after: 'destroy', answers: 0, heads: [] }, bytes);
     case 'reset-after-request':
-      return { id, labels, writes: [Buffer.from(bytes, 'latin1')], after: 'reset', answers: 0, heads: [] };
+      return signed({ id, labels, writes: [Buffer.from(bytes, 'latin1')], after: 'reset', answers: 0, heads: [] }, bytes);
     default: {
       // body-on-get
       if (first.body === '') {
@@ -529,7 +666,7 @@ export function generateRequest(rng: Rng, id: number): FuzzRequest {
         first.body = 'hello';
         first.headers.push(rng.pick(['Content-Length: 5', 'content-length: 5']));
       }
-      return single(id, labels, first);
+      return signed(single(id, labels, first), serialise(first));
     }
   }
 }
@@ -538,10 +675,25 @@ function single(id: number, labels: string[], m: Message): FuzzRequest {
   return { id, labels, writes: [Buffer.from(serialise(m), 'latin1')], after: 'wait', answers: m.complete ? 1 : 0, heads: [m.method === 'HEAD'] };
 }
 
-/** `count` requests from `seed`, ids from `firstId`. */
-export function generateRequests(seed: number, count: number, firstId = 1): FuzzRequest[] {
+export interface SignedInShare {
+  /** The share of requests (raw non-HTTP ones aside) whose messages carry a signed-in user's gateway cookie. */
+  readonly share: number;
+  /** Who signs in; each signed-in request is one of them. */
+  readonly users: readonly string[];
+}
+
+/**
+ * `count` requests from `seed`, ids from `firstId`. With `signedIn`, a second generator from the same seed decides
+ * which requests carry whose gateway cookie and where: the requests themselves are byte for byte those of the seed
+ * without `signedIn`, plus the cookie and tag headers.
+ */
+export function generateRequests(seed: number, count: number, firstId = 1, signedIn?: SignedInShare): FuzzRequest[] {
   const rng = new Rng(seed);
-  return Array.from({ length: count }, (_, i) => generateRequest(rng, firstId + i));
+  const sessionRng = new Rng((seed ^ 0x5e55_1011) >>> 0);
+  return Array.from({ length: count }, (_, i) => {
+    const user = signedIn !== undefined && sessionRng.chance(signedIn.share) ? sessionRng.pick(signedIn.users) : undefined;
+    return generateRequest(rng, firstId + i, user === undefined ? undefined : { rng: sessionRng, user });
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -641,6 +793,115 @@ export function violationsOf(
         }
       }
     }
+  }
+  return out;
+}
+
+/** Why a path NetBox received is not one clean path (any path, signed-in requests may go anywhere), or undefined. */
+export function pathProblem(target: string): string | undefined {
+  const path = target.split('?', 1)[0]!;
+  if (path.includes('\\')) return 'backslash';
+  if (path.includes('//')) return 'double slash';
+  if (/%(25)*(2f|5c)/i.test(path)) return 'encoded slash or backslash';
+  for (const decoded of decodings(path)) {
+    if (decoded.includes('\\')) return 'encoded backslash';
+    if (decoded.split('/').some((segment) => segment === '.' || segment === '..')) return 'dot segment';
+  }
+  return undefined;
+}
+
+/** Hop-by-hop headers and Expect: the gateway answers or drops them, NetBox never sees the client's. */
+const HOP_BY_HOP_TO_NETBOX = ['upgrade', 'keep-alive', 'te', 'trailer', 'proxy-connection', 'expect'];
+
+export interface SignedInExpectation {
+  /** The user whose gateway cookie the request carried. */
+  readonly user: string;
+  /** The clients' address: X-Real-IP and X-Forwarded-For must be exactly it. */
+  readonly peer: string;
+  /** Every NetBox session key the double has issued to this user. */
+  readonly sessionKeys: ReadonlySet<string>;
+  /** NetBox had ended one of this user's sessions before the request arrived (its jar may hold no sessionid then). */
+  readonly sessionEnded: boolean;
+  /** In remote-user mode: the configured user header, and the group header with the value the gateway sends for this user. */
+  readonly remoteUser: { readonly header: string; readonly groupHeader: string; readonly groups: string | undefined } | undefined;
+  /** As for violationsOf: the identity headers of this configuration. */
+  readonly identityHeaders: readonly string[];
+}
+
+/**
+ * What is wrong with a request the NetBox double received from a request that carried a signed-in user's gateway
+ * cookie. It may have any method and path, but: the gateway's own forwarding headers, no hop-by-hop headers, no
+ * header name with `_`, one clean path, no gateway cookie, and as NetBox's `sessionid` (read the way Django reads
+ * the Cookie header) one of this user's session keys, never a value the client chose. In remote-user mode the
+ * configured header names exactly this user, and no other remote-user header comes along; in password mode none
+ * at all. A request the gateway handled as anonymous (a static file; a forged gateway cookie before the real one)
+ * carries no session and must then pass violationsOf, unless NetBox had ended the user's session.
+ */
+export function signedInViolationsOf(
+  request: { method: string; path: string; headers: Readonly<Record<string, string | string[] | undefined>> },
+  expected: SignedInExpectation,
+): Violation[] {
+  const out: Violation[] = [];
+  const { headers } = request;
+  const shown = (name: string) => `${name}: ${headers[name] === undefined ? '(none)' : JSON.stringify(headers[name])}`;
+  if (headers['x-real-ip'] !== expected.peer || headers['x-forwarded-for'] !== expected.peer) {
+    out.push({ reason: "signed-in: X-Real-IP/X-Forwarded-For other than the gateway's (the peer)", detail: `${shown('x-real-ip')}, ${shown('x-forwarded-for')}` });
+  }
+  if (headers['x-forwarded-proto'] !== 'http') out.push({ reason: 'signed-in: X-Forwarded-Proto other than http', detail: shown('x-forwarded-proto') });
+  if (headers['forwarded'] !== undefined) out.push({ reason: 'signed-in: Forwarded header reached NetBox', detail: shown('forwarded') });
+  for (const name of Object.keys(headers)) {
+    if (name.includes('_')) out.push({ reason: 'signed-in: header name with an underscore reached NetBox', detail: shown(name) });
+  }
+  for (const name of HOP_BY_HOP_TO_NETBOX) {
+    if (headers[name] !== undefined) out.push({ reason: `signed-in: ${name} header reached NetBox`, detail: shown(name) });
+  }
+  const connection = headers['connection'];
+  if (connection !== undefined && !(typeof connection === 'string' && /^(close|keep-alive)$/i.test(connection))) {
+    out.push({ reason: 'signed-in: Connection other than close/keep-alive reached NetBox', detail: shown('connection') });
+  }
+  const transferEncoding = headers['transfer-encoding'];
+  if (transferEncoding !== undefined && transferEncoding !== 'chunked') out.push({ reason: 'signed-in: Transfer-Encoding other than chunked reached NetBox', detail: shown('transfer-encoding') });
+  const problem = pathProblem(request.path);
+  if (problem !== undefined) out.push({ reason: `signed-in: path with ${problem} reached NetBox`, detail: request.path });
+
+  const cookieHeader = headers['cookie'];
+  const cookieText = Array.isArray(cookieHeader) ? cookieHeader.join('; ') : cookieHeader;
+  const cookies = parseDjangoCookies(cookieText);
+  if (cookies[GATEWAY_COOKIE] !== undefined) out.push({ reason: 'signed-in: the gateway cookie reached NetBox', detail: shown('cookie') });
+  const sessionid = cookies['sessionid'];
+  // Django keeps the last of duplicate names, but every one of them must be NetBox's own: one the client chose,
+  // even before the jar's, would win with the order turned round or with a reader that keeps the first.
+  const each = (name: string) => (cookieText ?? '').split(';').flatMap((chunk) => Object.entries(parseDjangoCookies(chunk)).filter(([n]) => n === name).map(([, v]) => v));
+  if (each('sessionid').some((value) => !expected.sessionKeys.has(value))) {
+    out.push({ reason: `signed-in: sessionid other than one of ${expected.user}'s NetBox sessions reached NetBox`, detail: shown('cookie') });
+  }
+  if (each('csrftoken').some((value) => !/^[A-Za-z0-9]{32}$/.test(value))) {
+    out.push({ reason: 'signed-in: csrftoken NetBox never set reached NetBox', detail: shown('cookie') });
+  }
+
+  const remote = expected.remoteUser;
+  const identity = new Set([...expected.identityHeaders, ...(remote ? [remote.header, remote.groupHeader] : [])].map((h) => h.toLowerCase().replaceAll('_', '-')));
+  for (const [name, value] of Object.entries(headers)) {
+    const normalised = name.toLowerCase().replaceAll('_', '-');
+    if (!normalised.startsWith('remote-user') && !identity.has(normalised)) continue;
+    if (remote && name === remote.header.toLowerCase()) {
+      if (value !== expected.user) out.push({ reason: `signed-in: ${remote.header} other than the signed-in user reached NetBox`, detail: shown(name) });
+    } else if (remote && name === remote.groupHeader.toLowerCase()) {
+      if (value !== remote.groups) out.push({ reason: `signed-in: ${remote.groupHeader} other than the gateway's for the user reached NetBox`, detail: `${shown(name)}, expected ${JSON.stringify(remote.groups)}` });
+    } else {
+      out.push({ reason: `signed-in: remote-user header ${remote ? 'other than the configured ones ' : ''}reached NetBox${remote ? '' : ' in password mode'}`, detail: shown(name) });
+    }
+  }
+
+  // Without the user's session, the request must be one the gateway may send for anybody.
+  const asUser = sessionid !== undefined || (remote !== undefined && headers[remote.header.toLowerCase()] !== undefined);
+  if (!asUser && !expected.sessionEnded) {
+    for (const violation of violationsOf(request, expected.identityHeaders, expected.peer)) {
+      out.push({ reason: `signed-in, without the user's NetBox session: ${violation.reason}`, detail: violation.detail });
+    }
+  }
+  if (remote && sessionid !== undefined && headers[remote.header.toLowerCase()] === undefined) {
+    out.push({ reason: `signed-in: sessionid without ${remote.header} reached NetBox in remote-user mode`, detail: shown('cookie') });
   }
   return out;
 }
