@@ -7,6 +7,13 @@
  * each batch the child must still run and answer `/-/health`, and every request the double recorded must be a
  * clean static file or the gateway's own token check, without NetBox cookies or identity headers.
  *
+ * Signed-in traffic: on each child, alice and bob sign in on the gateway's form, and about a third of the requests
+ * carry one of their gateway cookies (merged into the generator's Cookie header or on its own, tagged with
+ * X-Fuzz-Signed-In), malformed as generated otherwise. What those reach NetBox with may be any method and path, but
+ * only as signedInViolationsOf allows: the gateway's forwarding headers, no hop-by-hop headers, one clean path, and
+ * the user's own NetBox session and identity, never the client's. A signed-in DELETE or OPTIONS with a chunked body
+ * never reaches NetBox, and both users are still signed in on the gateway after every batch.
+ *
  * Replay a run: FUZZ_SEED=<seed printed> npx vitest run test/gateway/malformed-requests.test.ts
  * Knobs: FUZZ_REQUESTS (per mode, default 5000), FUZZ_BUDGET_MS (sending time per mode, default 36000),
  * FUZZ_GATEWAY_MAIN (the entry point the child runs, default src/main.ts).
@@ -18,8 +25,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { CookieBrowser } from '../netbox-double/browser.js';
+import { parseDjangoCookies } from '../netbox-double/context.js';
 import { startNetboxDouble, type NetboxDouble, type RecordedRequest } from '../netbox-double/index.js';
-import { FUZZ_ID_HEADER, generateRequests, showBytes, violationsOf, type FuzzRequest } from '../support/malformed-requests.js';
+import { signIn } from '../support/gateway-form.js';
+import {
+  bindSession,
+  CHUNKED_DELETE_HEADER,
+  FUZZ_ID_HEADER,
+  GATEWAY_COOKIE,
+  generateRequests,
+  SESSION_PLACEHOLDER,
+  showBytes,
+  SIGNED_IN_HEADER,
+  signedInViolationsOf,
+  SMUGGLED_MARK,
+  violationsOf,
+  type FuzzRequest,
+} from '../support/malformed-requests.js';
 import { RadiusTestServer } from '../support/radius-server.js';
 import { RADIUS_SECRET, STACK_USERS } from '../support/stack.js';
 
@@ -41,6 +64,12 @@ const HEALTH_TIMEOUT_MS = 5000;
 const CHILD_START_TIMEOUT_MS = 20_000;
 /** Looking for the one request behind a crash replays the requests in flight, one at a time, for at most this long. */
 const REPLAY_BUDGET_MS = 10_000;
+/** Of the HTTP requests (raw non-HTTP bytes aside, 8%), the share that carries a signed-in user's gateway cookie. */
+const SIGNED_IN_SHARE = 0.38;
+const SIGNED_IN_USERS = ['alice', 'bob'] as const;
+/** On the clean request each sign-in makes through the gateway, to see what the gateway sends NetBox for the user. */
+const PROBE_HEADER = 'x-fuzz-probe';
+const PEER = '127.0.0.1';
 
 function parseSeed(text: string | undefined): number {
   if (text === undefined || text === '') return (Math.random() * 0x1_0000_0000) >>> 0;
@@ -237,6 +266,8 @@ interface Outcome {
   readonly kind: OutcomeKind;
   /** Final status codes seen (1xx interim answers left out), in order. */
   readonly statuses: readonly number[];
+  /** Per final answer: it came from NetBox (the double's X-Request-ID, passed on by the gateway). */
+  readonly fromNetbox: readonly boolean[];
   readonly started: number;
   readonly ended: number;
 }
@@ -244,8 +275,9 @@ interface Outcome {
 const openSockets = new Set<Socket>();
 
 /** How many complete final answers `data` holds, and their statuses; stops at the first one not complete yet. */
-function parseAnswers(data: Buffer, heads: readonly boolean[]): { statuses: number[]; complete: number } {
+function parseAnswers(data: Buffer, heads: readonly boolean[]): { statuses: number[]; fromNetbox: boolean[]; complete: number } {
   const statuses: number[] = [];
+  const fromNetbox: boolean[] = [];
   let complete = 0;
   let pos = 0;
   for (;;) {
@@ -262,6 +294,7 @@ function parseAnswers(data: Buffer, heads: readonly boolean[]): { statuses: numb
     }
     statuses.push(status);
     const headers = head.toLowerCase();
+    fromNetbox.push(headers.includes('\r\nx-request-id:'));
     const length = /\r\ncontent-length: *(\d+)/.exec(headers)?.[1];
     if (heads[statuses.length - 1] || status === 204 || status === 304 || status === 101) {
       // no body
@@ -294,7 +327,7 @@ function parseAnswers(data: Buffer, heads: readonly boolean[]): { statuses: numb
     complete += 1;
     pos = at;
   }
-  return { statuses, complete };
+  return { statuses, fromNetbox, complete };
 }
 
 function exchange(port: number, request: FuzzRequest, answerTimeoutMs = ANSWER_TIMEOUT_MS, holdMs = HOLD_MS): Promise<Outcome> {
@@ -304,6 +337,7 @@ function exchange(port: number, request: FuzzRequest, answerTimeoutMs = ANSWER_T
     openSockets.add(socket);
     let data = Buffer.alloc(0);
     let statuses: number[] = [];
+    let fromNetbox: boolean[] = [];
     let settled = false;
     let refused = false;
     const finish = (kind: OutcomeKind) => {
@@ -312,13 +346,14 @@ function exchange(port: number, request: FuzzRequest, answerTimeoutMs = ANSWER_T
       clearTimeout(timer);
       socket.destroy();
       openSockets.delete(socket);
-      resolve({ kind, statuses, started, ended: Date.now() });
+      resolve({ kind, statuses, fromNetbox, started, ended: Date.now() });
     };
     const timer = setTimeout(() => finish(request.answers > 0 ? 'timeout' : statuses.length > 0 ? 'answered' : 'held'), request.answers > 0 ? answerTimeoutMs : holdMs);
     socket.on('data', (chunk: Buffer) => {
       if (data.length < 1_000_000) data = Buffer.concat([data, chunk]);
       const parsed = parseAnswers(data, request.heads);
       statuses = parsed.statuses;
+      fromNetbox = parsed.fromNetbox;
       if (request.answers > 0 && parsed.complete >= request.answers) finish('answered');
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
@@ -383,9 +418,24 @@ class Tally {
   readonly outcomes = new Map<string, number>();
   readonly unansweredSamples: string[] = [];
   sent = 0;
+  readonly signedInByUser = new Map<string, number>();
+  /** Answers to signed-in requests by status class, and those of them that came from NetBox. */
+  readonly signedInClasses = new Map<string, number>();
+  readonly signedInNetboxClasses = new Map<string, number>();
+
+  get signedInSent(): number {
+    return [...this.signedInByUser.values()].reduce((a, b) => a + b, 0);
+  }
 
   request(request: FuzzRequest, outcome: Outcome): void {
     this.sent += 1;
+    if (request.session) {
+      bump(this.signedInByUser, request.session.user);
+      outcome.statuses.forEach((status, i) => {
+        bump(this.signedInClasses, `${String(status)[0]}xx`);
+        if (outcome.fromNetbox[i]) bump(this.signedInNetboxClasses, `${String(status)[0]}xx`);
+      });
+    }
     const categories = new Set<string>();
     for (const label of request.labels) {
       if (label.startsWith('pipelined-')) continue;
@@ -405,7 +455,35 @@ function bump<K>(map: Map<K, number>, key: K, by = 1): void {
   map.set(key, (map.get(key) ?? 0) + by);
 }
 
-const describeRequest = (request: FuzzRequest, max = 400) => `#${request.id} [${request.labels.join(' ')}] after=${request.after}\n      ${showBytes(Buffer.concat([...request.writes]), max)}`;
+const describeRequest = (request: FuzzRequest, max = 400) =>
+  `#${request.id} [${request.labels.join(' ')}] after=${request.after}${request.session ? ` (${SESSION_PLACEHOLDER} is ${request.session.user}'s ${GATEWAY_COOKIE} cookie)` : ''}\n      ${showBytes(Buffer.concat([...request.writes]), max)}`;
+
+const classesOf = (map: ReadonlyMap<string, number>) =>
+  [...map]
+    .sort()
+    .map(([c, n]) => `${c} ${n}`)
+    .join(', ') || 'none';
+
+const firstValue = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+/** Signs `user` in on the child's form as a browser does; the gateway cookie's value as the browser got it. */
+async function signInOn(child: GatewayChild, user: string): Promise<{ cookie: string; probe: Record<string, unknown> }> {
+  const browser = new CookieBrowser(`http://127.0.0.1:${child.port}`);
+  const answer = await signIn(browser, user, STACK_USERS[user]!.password);
+  const cookie = browser.cookies.get(GATEWAY_COOKIE);
+  if (answer.status !== 303 || cookie === undefined) throw new Error(`signing ${user} in on child #${child.serial} answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+  // What the gateway sends NetBox for this user, on a clean request (judged with the rest in checkDouble).
+  const probe = await browser.get('/__double__/headers', { 'X-Fuzz-Probe': user });
+  if (probe.status !== 200) throw new Error(`${user}'s first request through child #${child.serial} answered ${probe.status}: ${probe.body.slice(0, 300)}`);
+  return { cookie, probe: (JSON.parse(probe.body) as { headers: Record<string, unknown> }).headers };
+}
+
+/** Whether `cookie` is still a signed-in gateway session on the child: /-/login sends a signed-in user on (303). */
+async function stillSignedIn(child: GatewayChild, cookie: string): Promise<boolean> {
+  const answer = await fetch(`http://127.0.0.1:${child.port}/-/login`, { headers: { Cookie: `${GATEWAY_COOKIE}=${cookie}` }, redirect: 'manual' });
+  await answer.arrayBuffer();
+  return answer.status === 303;
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The run
@@ -437,10 +515,26 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
   let cwd: string;
   let serviceAuthorization: string;
   const seed = (SEED ^ mode.salt) >>> 0;
+  /** Every NetBox session key the double issued, by user name, and when NetBox ended each one it ended. */
+  const issuedKeys = new Map<string, Set<string>>();
+  const sessionEndedAt = new Map<string, number>();
 
   beforeAll(async () => {
     netbox = await startNetboxDouble(mode.remoteAuth ? { remoteAuth: { enabled: true, header: 'X-Netbox-User', autoCreateUser: false } } : {});
     netbox.state.addUser({ username: 'admin', isSuperuser: true });
+    const state = netbox.state;
+    const openSession = state.openSession.bind(state);
+    state.openSession = (userId, backend) => {
+      const session = openSession(userId, backend);
+      const name = state.user(userId)?.username ?? `#${userId}`;
+      issuedKeys.set(name, (issuedKeys.get(name) ?? new Set()).add(session.key));
+      return session;
+    };
+    const deleteSession = state.sessions.delete.bind(state.sessions);
+    state.sessions.delete = (key: string) => {
+      if (state.sessions.has(key) && !sessionEndedAt.has(key)) sessionEndedAt.set(key, Date.now());
+      return deleteSession(key);
+    };
     const radiusServer = new RadiusTestServer({ secret: RADIUS_SECRET, users: STACK_USERS });
     const radiusRunning = await radiusServer.start({ host: '127.0.0.1', port: 0 });
     radius = radiusRunning;
@@ -480,7 +574,7 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
   it(`survives ${REQUESTS_PER_MODE} generated requests, and nothing reaches NetBox without a session`, { timeout: SEND_BUDGET_MS + 30_000 }, async () => {
     const started = Date.now();
     console.log(`[fuzz ${mode.name}] seed ${hex(SEED)} (this mode: ${hex(seed)}); replay with FUZZ_SEED=${hex(SEED)}`);
-    const requests = generateRequests(seed, REQUESTS_PER_MODE, 1);
+    const requests = generateRequests(seed, REQUESTS_PER_MODE, 1, { share: SIGNED_IN_SHARE, users: SIGNED_IN_USERS });
     const byId = new Map(requests.map((r) => [r.id, r]));
     const records: RunRecord[] = [];
     const tally = new Tally();
@@ -488,8 +582,12 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
     const investigated = new Set<string>();
     const seenCrashes = new Set<GatewayChild>();
     let doubleCursor = 0;
+    let uploadCursor = 0;
+    const recordedUploads = () => netbox.state.requests.filter((r) => r.path.startsWith('/__double__/body')).length;
     let replayMs = 0;
     const doubleSeen = { total: 0, ownChecks: 0, tokenChecks: 0, static: 0, other: 0 };
+    /** What the double saw from signed-in messages (and the sign-in probes): with the user's NetBox session or without. */
+    const signedInSeen = { total: 0, probes: 0, withSession: 0, withSessionNonStatic: 0, withoutSession: 0, methods: new Map<string, number>() };
 
     const fail = (key: string, detail: () => string) => {
       const known = failures.get(key);
@@ -504,19 +602,66 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
     const checkDouble = (batch: number) => {
       const fresh = netbox.state.requests.slice(doubleCursor);
       doubleCursor += fresh.length;
+      // Nothing here sends the upload endpoint a body but the signed-in chunked DELETE/OPTIONS requests, refused with 411.
+      for (const upload of netbox.state.uploads.slice(uploadCursor)) {
+        fail('reached NetBox: an upload to /__double__/body', () => `seed ${hex(SEED)}, ${mode.name} mode, batch ${batch}: ${JSON.stringify(upload)} (see the ${recordedUploads()} requests to /__double__/body)`);
+      }
+      uploadCursor = netbox.state.uploads.length;
       for (const recorded of fresh) {
         doubleSeen.total += 1;
-        // The gateway's own start-up and readiness check, with its service token: not a client's request.
-        if (recorded.method === 'GET' && recorded.path === '/api/status/' && recorded.headers['authorization'] === serviceAuthorization && recorded.headers[FUZZ_ID_HEADER] === undefined) {
+        const headers = recorded.headers;
+        const signedInAs = firstValue(headers[SIGNED_IN_HEADER]) ?? firstValue(headers[PROBE_HEADER]);
+        // The gateway's own requests: start-up and readiness checks and provisioning with its service token, and the
+        // NetBox logins of sign-in. They go straight to NetBox, without the forwarding headers every proxied request has.
+        if (
+          headers['x-forwarded-for'] === undefined &&
+          headers['x-real-ip'] === undefined &&
+          headers[FUZZ_ID_HEADER] === undefined &&
+          signedInAs === undefined &&
+          (headers['authorization'] === serviceAuthorization || /^\/log(in|out)\//.test(recorded.path))
+        ) {
           doubleSeen.ownChecks += 1;
           continue;
         }
         if (recorded.method === 'GET' && recorded.path === '/api/users/config/') doubleSeen.tokenChecks += 1;
         else if (recorded.path.startsWith('/static/')) doubleSeen.static += 1;
         else doubleSeen.other += 1;
-        for (const violation of violationsOf(recorded, mode.identityHeaders, '127.0.0.1')) {
-          fail(`reached NetBox: ${violation.reason}`, () => leakDetail(recorded, violation.detail, batch));
+        // http-proxy would send a DELETE/OPTIONS as empty and its chunked body after it, as the next request.
+        if (headers[CHUNKED_DELETE_HEADER] !== undefined || ((recorded.method === 'DELETE' || recorded.method === 'OPTIONS') && headers['transfer-encoding'] !== undefined)) {
+          fail(`reached NetBox: ${recorded.method} with a chunked body`, () => leakDetail(recorded, `${recorded.method} ${recorded.path}`, batch));
         }
+        if (recorded.path.includes(SMUGGLED_MARK) || headers[`x-${SMUGGLED_MARK}`] !== undefined) {
+          fail('reached NetBox: a request smuggled in a chunked body', () => leakDetail(recorded, `${recorded.method} ${recorded.path}`, batch));
+        }
+        if (signedInAs === undefined) {
+          for (const violation of violationsOf(recorded, mode.identityHeaders, PEER)) {
+            fail(`reached NetBox: ${violation.reason}`, () => leakDetail(recorded, violation.detail, batch));
+          }
+          continue;
+        }
+        signedInSeen.total += 1;
+        bump(signedInSeen.methods, recorded.method);
+        const cookieHeader = headers['cookie'];
+        const sessionid = parseDjangoCookies(Array.isArray(cookieHeader) ? cookieHeader.join('; ') : cookieHeader)['sessionid'];
+        if (sessionid === undefined) signedInSeen.withoutSession += 1;
+        else {
+          signedInSeen.withSession += 1;
+          if (!recorded.path.startsWith('/static/')) signedInSeen.withSessionNonStatic += 1;
+        }
+        const keys = issuedKeys.get(signedInAs) ?? new Set<string>();
+        const violations = signedInViolationsOf(recorded, {
+          user: signedInAs,
+          peer: PEER,
+          sessionKeys: keys,
+          sessionEnded: [...keys].some((key) => (sessionEndedAt.get(key) ?? Infinity) <= recorded.at.getTime()),
+          remoteUser: mode.remoteAuth ? { header: 'X-Netbox-User', groupHeader: 'Remote-User-Group', groups: groupHeaderOf.get(signedInAs) } : undefined,
+          identityHeaders: mode.identityHeaders,
+        });
+        if (headers[PROBE_HEADER] !== undefined) {
+          signedInSeen.probes += 1;
+          if (sessionid === undefined) violations.push({ reason: "signed-in: the sign-in probe reached NetBox without the user's session", detail: String(cookieHeader) });
+        }
+        for (const violation of violations) fail(`reached NetBox: ${violation.reason}`, () => leakDetail(recorded, violation.detail, batch));
       }
     };
 
@@ -524,14 +669,53 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
       const idHeader = recorded.headers[FUZZ_ID_HEADER];
       const source = byId.get(Number(Array.isArray(idHeader) ? idHeader[0] : idHeader));
       const shown = Object.entries(recorded.headers)
-        .filter(([name]) => /cookie|remote|user|host|forwarded|real-ip|expect|authorization|fuzz/i.test(name))
+        .filter(([name]) => /cookie|remote|user|host|forwarded|real-ip|expect|authorization|fuzz|connection|upgrade|keep-alive|^te$|trailer|transfer|_/i.test(name))
         .map(([name, value]) => `${name}: ${showBytes(Array.isArray(value) ? value.join(' | ') : String(value), 120)}`);
       return [
         `seed ${hex(SEED)}, ${mode.name} mode, batch ${batch}: ${showBytes(detail, 300)}`,
         `    NetBox double received: ${recorded.method} ${showBytes(recorded.path, 200)}`,
         `      ${shown.join('\n      ')}`,
-        source ? `    sent by ${describeRequest(source)}` : `    (no ${FUZZ_ID_HEADER} header: see the batch's requests)`,
+        source ? `    sent by ${describeRequest(source)}` : recorded.headers[PROBE_HEADER] !== undefined ? '    sent by the sign-in probe (GET /__double__/headers)' : `    (no ${FUZZ_ID_HEADER} header: see the batch's requests)`,
       ].join('\n');
+    };
+
+    /** The users' gateway cookies on each child (by serial): signed in once per child, when a request first needs them. */
+    const signedIn = new Map<number, Promise<ReadonlyMap<string, string>>>();
+    /** The group header the gateway sent NetBox for each user on its sign-in probe (remote-user mode). */
+    const groupHeaderOf = new Map<string, string | undefined>();
+    let signIns = 0;
+    let signInMs = 0;
+    const sessionsOn = (child: GatewayChild): Promise<ReadonlyMap<string, string>> => {
+      let known = signedIn.get(child.serial);
+      if (known === undefined) {
+        known = (async () => {
+          const began = Date.now();
+          const cookies = new Map<string, string>();
+          for (const user of SIGNED_IN_USERS) {
+            const { cookie, probe } = await signInOn(child, user);
+            signIns += 1;
+            cookies.set(user, cookie);
+            const group = probe['remote-user-group'];
+            groupHeaderOf.set(user, typeof group === 'string' ? group : undefined);
+          }
+          signInMs += Date.now() - began;
+          return cookies;
+        })();
+        signedIn.set(child.serial, known);
+        known.catch((error: unknown) => {
+          if (signedIn.get(child.serial) === known) signedIn.delete(child.serial);
+          if (child.alive) fail('signing in on a gateway child failed', () => `seed ${hex(SEED)}, ${mode.name} mode: ${String(error)}\n${child.output()}`);
+        });
+      }
+      return known;
+    };
+
+    /** Sends a request to a child, a signed-in one with the user's gateway cookie on that child. */
+    const send = async (child: GatewayChild, request: FuzzRequest, answerTimeoutMs?: number, holdMs?: number): Promise<Outcome> => {
+      if (request.session === undefined) return exchange(child.port, request, answerTimeoutMs, holdMs);
+      // A child that died while its users signed in gets a cookie it never issued; the request is retried on the next.
+      const cookies = await sessionsOn(child).catch(() => undefined);
+      return exchange(child.port, bindSession(request, cookies?.get(request.session.user) ?? 's%3Anot-signed-in'), answerTimeoutMs, holdMs);
     };
 
     /** Whether `child` has died: its exit seen, or no health answer and then its exit within a second. */
@@ -544,7 +728,7 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
     /** Sends one request to a fresh child and watches it for a second: does this request alone kill it? */
     const killsAlone = async (request: FuzzRequest): Promise<boolean> => {
       const child = await pool.live();
-      await exchange(child.port, request, 1000, 50);
+      await send(child, request, 1000, 50);
       for (let i = 0; i < 10 && child.alive; i += 1) await sleep(100);
       if (child.alive) return false;
       seenCrashes.add(child);
@@ -569,7 +753,7 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
         for (const [i, candidate] of candidates.entries()) {
           if (replayMs + (Date.now() - replayStarted) > REPLAY_BUDGET_MS) return undefined;
           const child = await pool.live();
-          await exchange(child.port, candidate, 1000, 50);
+          await send(child, candidate, 1000, 50);
           await sleep(20);
           if (!(await diedAfter(child))) continue;
           seenCrashes.add(child);
@@ -607,6 +791,7 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
     const batches = Math.ceil(requests.length / BATCH_SIZE);
     let batch = 0;
     try {
+      await sessionsOn(await pool.live());
       for (; batch < batches; batch += 1) {
         if (Date.now() - started > SEND_BUDGET_MS) {
           fail('time budget exhausted', () => `seed ${hex(SEED)}, ${mode.name} mode: sent ${tally.sent} of ${requests.length} requests (${batch} of ${batches} batches) within ${SEND_BUDGET_MS} ms; ${seenCrashes.size} children crashed on the way, each costing a restart`);
@@ -622,13 +807,13 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
               const child = await pool.live();
               record.started = Date.now();
               record.child = child.serial;
-              record.outcome = await exchange(child.port, record.request);
+              record.outcome = await send(child, record.request);
               // Sent while a crashed child was being replaced: send it again to the one that took over.
               for (let retry = 0; retry < 2 && record.outcome.kind === 'refused'; retry += 1) {
                 const takeover = await pool.live();
                 record.started = Date.now();
                 record.child = takeover.serial;
-                record.outcome = await exchange(takeover.port, record.request);
+                record.outcome = await send(takeover, record.request);
               }
               tally.request(record.request, record.outcome);
             }
@@ -652,6 +837,17 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
             await pool.replace();
           }
         }
+        // Nothing a client sends ends a session of someone else, and nothing the users sent here ends theirs.
+        const current = pool.current;
+        const cookies = current.alive ? await signedIn.get(current.serial)?.catch(() => undefined) : undefined;
+        for (const [user, cookie] of cookies ?? []) {
+          if (!current.alive || (await stillSignedIn(current, cookie).catch(() => true))) continue;
+          const suspects = batchRecords.filter((r) => r.request.session?.user === user && Buffer.concat([...r.request.writes]).toString('latin1').includes('/-/')).slice(0, 5);
+          fail(`a user's gateway session ended`, () =>
+            [`seed ${hex(SEED)}, ${mode.name} mode, batch ${batch}: ${user} is no longer signed in on child #${current.serial}; ${user}'s requests to /-/ in this batch:`, ...suspects.map((r) => `    ${describeRequest(r.request)}`)].join('\n'),
+          );
+          signedIn.delete(current.serial);
+        }
         checkDouble(batch);
       }
       // Proxied requests can still be on their way when their client has gone.
@@ -672,11 +868,14 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
       const lines = [
         `[fuzz ${mode.name}] seed ${hex(SEED)}: ${tally.sent} requests in ${batch} batches of ${BATCH_SIZE} (${CONCURRENCY} sockets), ${(duration / 1000).toFixed(1)} s`,
         `  sent by category: ${[...tally.sentByCategory].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`,
-        ...['shape', 'host', 'method', 'target', 'header', 'framing', 'version', 'raw'].map((prefix) => `    ${prefix.padEnd(8)} ${classes(prefix)}`),
+        ...['shape', 'host', 'method', 'target', 'header', 'framing', 'version', 'raw', 'session'].map((prefix) => `    ${prefix.padEnd(8)} ${classes(prefix)}`),
         `  answers by class: ${[...statusClasses].sort().map(([c, n]) => `${c} ${n}`).join(', ')}`,
         `  answers by status: ${[...tally.statuses].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s} ${n}`).join(', ')}`,
         `  exchanges: ${['answered', 'closed-without-answer', 'timeout', 'held', 'closed-by-us', 'refused'].map((k) => `${k} ${tally.outcomes.get(k) ?? 0}`).join(', ')}`,
-        `  NetBox double saw ${doubleSeen.total} requests: the gateway's own /api/status/ checks ${doubleSeen.ownChecks}, token checks ${doubleSeen.tokenChecks}, /static/ ${doubleSeen.static}, other ${doubleSeen.other}`,
+        `  NetBox double saw ${doubleSeen.total} requests: the gateway's own (status checks, sign-in) ${doubleSeen.ownChecks}, token checks ${doubleSeen.tokenChecks}, /static/ ${doubleSeen.static}, other ${doubleSeen.other}`,
+        `  signed in: ${tally.signedInSent} requests sent with a gateway cookie (${[...tally.signedInByUser].sort().map(([u, n]) => `${u} ${n}`).join(', ')}); ${signIns} sign-ins in ${(signInMs / 1000).toFixed(1)} s`,
+        `    answers by class: ${classesOf(tally.signedInClasses)}; of them from NetBox: ${classesOf(tally.signedInNetboxClasses)}`,
+        `    NetBox saw ${signedInSeen.total} signed-in requests (${signedInSeen.probes} sign-in probes): with the user's session ${signedInSeen.withSession} (not /static/ ${signedInSeen.withSessionNonStatic}), without (handled as anonymous) ${signedInSeen.withoutSession}; methods ${[...signedInSeen.methods].sort((a, b) => b[1] - a[1]).map(([m, n]) => `${m} ${n}`).join(', ')}`,
         `  gateway children: ${pool.all.length} started, ${seenCrashes.size} crashed; error log lines: ${[...errorLogs].map(([m, n]) => `"${m}" ${n}`).join(', ') || 'none'}`,
         ...(tally.unansweredSamples.length > 0 ? ['  complete requests without all answers in 2 s (samples):', ...tally.unansweredSamples.map((s) => `    ${s}`)] : []),
         `  failure classes: ${failures.size}${[...failures.values()].map((f) => `\n    ${f.count} x ${f.key}`).join('')}`,
