@@ -744,7 +744,7 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
       const candidates = records
         .filter((r) => r.child === dead.serial && r.outcome !== undefined && !(r.request.answers > 0 && r.outcome.kind === 'answered'))
         .sort((a, b) => (a.started ?? 0) - (b.started ?? 0))
-        .slice(0, 150)
+        .slice(-150)
         .map((r) => r.request);
       const replayStarted = Date.now();
       try {
