@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { createRadiusAccounting, createRadiusAuthenticator } from './aaa/radius/authenticator.js';
 import { createTacacsAccounting, createTacacsAuthenticator } from './aaa/tacacs/authenticator.js';
@@ -10,6 +9,7 @@ import { loadConfig } from './config/load.js';
 import type { AaaConfig, Config } from './config/types.js';
 import { adminAddresses } from './http/admin-access.js';
 import { createApp } from './http/app.js';
+import { startListeners } from './http/listeners.js';
 import { createLogger, type Logger } from './log.js';
 import { SignIn } from './login/sign-in.js';
 import { NetboxClient } from './netbox/client.js';
@@ -27,7 +27,15 @@ export interface RunningGateway {
   readonly server: Server;
   /** The address actually bound (LISTEN_PORT=0 picks a free port). */
   readonly url: string;
+  /** Ends everything at once (tests). */
   close(): Promise<void>;
+  /**
+   * The graceful end (SIGTERM): /-/ready says unavailable, the listeners stop accepting, idle connections close,
+   * requests in flight get `graceMs` to finish, then the stores and AAA sockets close.
+   */
+  drain(graceMs: number): Promise<void>;
+  /** Re-reads the TLS certificate and key (SIGHUP). */
+  reloadTls(): void;
 }
 
 /** The composition root: every concrete piece is chosen here and nowhere else. */
@@ -83,6 +91,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     usernameRules: config.provisioning.username,
     logger: regulationLogger,
   });
+  let draining = false;
   const app = createApp({
     netboxUrl: config.netbox.url,
     trustedProxies: config.trustedProxies,
@@ -106,48 +115,67 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       netboxVersion: () => netbox.netboxVersion(),
       netboxCheckIntervalMs: 5_000,
       showsDetailTo: adminAddresses(config.edge.adminAllowFrom),
+      draining: () => draining,
     },
     tokenCheck: new TokenCheck({ baseUrl: config.netbox.url, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger }),
     logger: logger.child({ module: 'http' }),
   });
 
-  const server = createServer(
-    {
-      // Longer than NetBox's 120 s upstream timeout, so a slow NetBox page is not cut by the gateway first.
-      requestTimeout: 130_000,
-      headersTimeout: config.edge.headersTimeoutMs,
-      keepAliveTimeout: config.edge.keepAliveTimeoutMs,
-      // Node checks the two timeouts above only this often (30 s by default), which let half-open connections linger.
-      connectionsCheckingInterval: Math.min(1_000, config.edge.headersTimeoutMs),
-    },
-    app,
-  );
-  server.maxConnections = config.edge.maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const { server, redirect, url, reloadTls } = await startListeners(app, config.listen, config.edge, logger);
   logger.info(
-    { url, netbox: config.netbox.url.origin, aaa: config.aaa.method, servers, accounting: accounting !== undefined, sessionMode: config.netbox.sessionMode },
+    { url, httpRedirectPort: config.edge.httpRedirectPort, netbox: config.netbox.url.origin, aaa: config.aaa.method, servers, accounting: accounting !== undefined, sessionMode: config.netbox.sessionMode },
     'gateway listening',
   );
   void checkNetbox(netbox, logger);
 
+  const release = async () => {
+    await lifecycle.drain();
+    authenticator.close();
+    sessions.store.close();
+    await regulationStore.close();
+  };
+  const listeners = [server, ...(redirect ? [redirect] : [])];
+  // Ending happens once, however it is asked for (a signal during a test's close, a second close).
+  let ending: Promise<void> | undefined;
   return {
     server,
     url,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await lifecycle.drain();
-      authenticator.close();
-      sessions.store.close();
-      await regulationStore.close();
-    },
+    reloadTls,
+    close: () =>
+      (ending ??= (async () => {
+        for (const listener of listeners) listener.closeAllConnections();
+        await Promise.all(listeners.map(closed));
+        await release();
+      })()),
+    drain: (graceMs) => (ending ??= drain(graceMs)),
   };
+
+  async function drain(graceMs: number): Promise<void> {
+    draining = true;
+    const allClosed = Promise.all(listeners.map(closed));
+    // A keep-alive connection goes idle between requests; close it then rather than wait for its timeout.
+    const sweep = setInterval(() => listeners.forEach((listener) => listener.closeIdleConnections()), 100);
+    let graceOver: NodeJS.Timeout | undefined;
+    const cut = await Promise.race([
+      allClosed.then(() => false),
+      new Promise<boolean>((resolve) => {
+        graceOver = setTimeout(() => resolve(true), graceMs);
+      }),
+    ]);
+    clearInterval(sweep);
+    clearTimeout(graceOver);
+    if (cut) {
+      logger.warn({ graceMs }, 'shutdown grace over; cutting the requests still in flight');
+      for (const listener of listeners) listener.closeAllConnections();
+      await allClosed;
+    }
+    await release();
+  }
+}
+
+/** Resolves once the listener has stopped accepting and its last connection has ended. */
+function closed(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }
 
 /** The configured protocol's authenticator, and its accounting when that is on. */
@@ -212,12 +240,25 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const gateway = await startGateway(config, logger);
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'shutting down');
-      void gateway.close().then(() => process.exit(0));
+    process.on(signal, () => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting at once');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal, graceMs: config.edge.shutdownGraceMs }, 'shutting down: finishing the requests in flight');
+      gateway.drain(config.edge.shutdownGraceMs).then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
     });
   }
+  process.on('SIGHUP', () => gateway.reloadTls());
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -97,8 +97,20 @@ export interface UsernameRules {
   readonly caseFold: 'preserve' | 'lower';
 }
 
+/** The listener speaks HTTPS with these PEM files (re-read on SIGHUP). */
+export interface ListenerTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+}
+
 /** The gateway as the front door: what it accepts from the network and what it tells whom. */
 export interface EdgeConfig {
+  readonly tls: ListenerTls | undefined;
+  /** A second, plain listener that only redirects to HTTPS and answers /-/health. */
+  readonly httpRedirectPort: number | undefined;
+  /** How long requests in flight may take to finish after SIGTERM or SIGINT. */
+  readonly shutdownGraceMs: number;
   readonly maxConnections: number;
   /** A client must have sent its whole request head within this; idle half-open connections are cut after it. */
   readonly headersTimeoutMs: number;

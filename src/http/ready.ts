@@ -10,6 +10,8 @@ export interface ReadinessDeps {
   readonly netboxCheckIntervalMs: number;
   /** Operators (ADMIN_ALLOW_FROM) get each server's state; everyone else only whether the gateway is ready. */
   readonly showsDetailTo: (clientAddress: string) => boolean;
+  /** The gateway is shutting down: a load balancer must send nobody new here. */
+  readonly draining: () => boolean;
 }
 
 interface NetboxCheck {
@@ -50,7 +52,8 @@ export function readinessHandler(deps: ReadinessDeps): (req: Request, res: Respo
     // A server whose hold-down is over will be tried by the next login: usable, even before it answered again.
     const now = Date.now();
     const aaaUsable = servers.some((server) => server.state !== 'dead' || (server.deadUntil ?? 0) <= now);
-    const ready = aaaUsable && netbox.ok;
+    const draining = deps.draining();
+    const ready = aaaUsable && netbox.ok && !draining;
     res.status(ready ? 200 : 503);
     if (!deps.showsDetailTo(req.ip ?? '')) {
       res.json({ status: ready ? 'ready' : 'unavailable' });
@@ -58,6 +61,7 @@ export function readinessHandler(deps: ReadinessDeps): (req: Request, res: Respo
     }
     res.json({
       status: ready ? 'ready' : 'unavailable',
+      ...(draining ? { draining: true } : {}),
       aaa: {
         method: deps.aaaMethod,
         usable: aaaUsable,

@@ -69,7 +69,7 @@ export function requestHygiene(options: RequestHygieneOptions): RequestHandler {
   };
 }
 
-function usableHost(host: string | undefined): boolean {
+export function usableHost(host: string | undefined): boolean {
   if (host === undefined) return false;
   const match = HOST.exec(host);
   if (match === null) return false;

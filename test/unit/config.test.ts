@@ -1,10 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/env-reader.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config, RadiusConfig } from '../../src/config/types.js';
+import { makeTestCertificates } from '../support/certs.js';
 
 /** Any readable file will do for a CA path in these tests; nothing is parsed at config time. */
 const caFile = join(mkdtempSync(join(tmpdir(), 'nbgw-ca-')), 'ca.pem');
@@ -36,7 +37,7 @@ function problemsOf(env: Record<string, string>): string[] {
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig(valid);
-    expect(config.edge).toEqual({ maxConnections: 10_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, hstsMaxAgeSeconds: 31_536_000, adminAllowFrom: ['loopback'] });
+    expect(config.edge).toEqual({ tls: undefined, httpRedirectPort: undefined, shutdownGraceMs: 25_000, maxConnections: 10_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000, hstsMaxAgeSeconds: 31_536_000, adminAllowFrom: ['loopback'] });
     expect(config.listen).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(config.netbox.sessionMode).toBe('password');
     expect(config.netbox.remoteUserHeader).toBe('Remote-User');
@@ -220,7 +221,7 @@ describe('loadConfig', () => {
 describe('front door settings', () => {
   it('reads them', () => {
     const config = loadConfig({ ...valid, MAX_CONNECTIONS: '500', HEADERS_TIMEOUT: '2s', KEEPALIVE_TIMEOUT: '65', HSTS_MAX_AGE: '0', ADMIN_ALLOW_FROM: 'loopback, 10.0.0.0/8, 2001:db8::1' });
-    expect(config.edge).toEqual({ maxConnections: 500, headersTimeoutMs: 2_000, keepAliveTimeoutMs: 65_000, hstsMaxAgeSeconds: 0, adminAllowFrom: ['loopback', '10.0.0.0/8', '2001:db8::1'] });
+    expect(config.edge).toMatchObject({ maxConnections: 500, headersTimeoutMs: 2_000, keepAliveTimeoutMs: 65_000, hstsMaxAgeSeconds: 0, adminAllowFrom: ['loopback', '10.0.0.0/8', '2001:db8::1'] });
   });
 
   it.each([
@@ -232,5 +233,30 @@ describe('front door settings', () => {
     ['ADMIN_ALLOW_FROM', '10.0.0.0/33'],
   ])('names %s=%s as the problem', (name, value) => {
     expect(problemsOf({ ...valid, [name]: value })).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
+  });
+});
+
+describe('listener TLS settings', () => {
+  const certs = makeTestCertificates();
+  afterAll(() => certs.remove());
+  const tls = { TLS_CERT_FILE: certs.server.certFile, TLS_KEY_FILE: certs.server.keyFile };
+
+  it('reads a certificate and key that go together', () => {
+    const config = loadConfig({ ...valid, ...tls, TLS_MIN_VERSION: 'TLSv1.3', HTTP_REDIRECT_PORT: '80', SHUTDOWN_GRACE: '40s' });
+    expect(config.edge).toMatchObject({ tls: { ...{ certFile: tls.TLS_CERT_FILE, keyFile: tls.TLS_KEY_FILE }, minVersion: 'TLSv1.3' }, httpRedirectPort: 80, shutdownGraceMs: 40_000 });
+  });
+
+  it.each([
+    [{ TLS_CERT_FILE: certs.server.certFile }, /^TLS_KEY_FILE: goes with/],
+    [{ TLS_KEY_FILE: certs.server.keyFile }, /^TLS_CERT_FILE: goes with/],
+    [{ ...tls, TLS_CERT_FILE: '/nonexistent/cert.pem' }, /^TLS_CERT_FILE: cannot read \/nonexistent\/cert\.pem \(ENOENT\)/],
+    [{ ...tls, TLS_CERT_FILE: certs.server.keyFile }, /^TLS_CERT_FILE: .* holds no PEM certificate/],
+    [{ ...tls, TLS_KEY_FILE: certs.server.certFile }, /^TLS_KEY_FILE: .* holds no PEM private key/],
+    [{ ...tls, TLS_KEY_FILE: certs.rogueServer.keyFile }, /^TLS_KEY_FILE: cannot be used with TLS_CERT_FILE: /],
+    [{ ...tls, TLS_MIN_VERSION: 'TLSv1.1' }, /^TLS_MIN_VERSION: must be one of tlsv1\.2, tlsv1\.3/],
+    [{ HTTP_REDIRECT_PORT: '80' }, /^HTTP_REDIRECT_PORT: redirects to HTTPS, so it needs TLS_CERT_FILE and TLS_KEY_FILE/],
+    [{ SHUTDOWN_GRACE: 'later' }, /^SHUTDOWN_GRACE: /],
+  ])('names the problem with %j', (env, problem) => {
+    expect(problemsOf({ ...valid, ...env })).toEqual([expect.stringMatching(problem)]);
   });
 });
