@@ -92,8 +92,11 @@ function redirectToHttps(httpsPort: number): RequestListener {
       res.writeHead(400, { 'Content-Type': 'text/plain', Connection: 'close' }).end('Bad request.');
       return;
     }
-    const hostname = host.replace(/:\d+$/, '');
-    const location = `https://${hostname}${httpsPort === 443 ? '' : `:${httpsPort}`}${target.url}`;
+    // A browser that reached the standard port 80 names no port: its HTTPS is on 443, whatever a container maps it
+    // to inside. Only a non-standard public port suggests that HTTPS is on LISTEN_PORT itself.
+    const [, hostname = host, port] = /^(.*?)(?::(\d+))?$/.exec(host) ?? [];
+    const publicPort = port === undefined || port === '80' || httpsPort === 443 ? '' : `:${httpsPort}`;
+    const location = `https://${hostname}${publicPort}${target.url}`;
     res.writeHead(308, { Location: location, 'Content-Type': 'text/plain' }).end('This site is served over HTTPS.');
   };
 }

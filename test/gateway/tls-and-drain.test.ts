@@ -100,10 +100,13 @@ describe('HTTPS on the gateway', () => {
     const { port } = new URL(stack.gateway.url);
     const moved = await sendRaw(redirect, rawGet('/dcim/devices/?q=a%2Fb', ['Host: netbox.example.net']));
     expect(moved.status).toBe(308);
-    expect(moved.headers.get('location')).toEqual([`https://netbox.example.net:${port}/dcim/devices/?q=a%2Fb`]);
+    expect(moved.headers.get('location')).toEqual(['https://netbox.example.net/dcim/devices/?q=a%2Fb']);
+    const nonStandard = await sendRaw(redirect, rawGet('/ipam/', ['Host: netbox.example.net:8081']));
+    expect(nonStandard.headers.get('location')).toEqual([`https://netbox.example.net:${port}/ipam/`]);
     expect(moved.headers.get('strict-transport-security')).toBeUndefined();
     const post = await sendRaw(redirect, 'POST /-/login HTTP/1.1\r\nHost: [::1]:80\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-    expect(post.headers.get('location')).toEqual([`https://[::1]:${port}/-/login`]);
+    expect(post.status).toBe(308);
+    expect(post.headers.get('location')).toEqual(['https://[::1]/-/login']);
     const health = await sendRaw(redirect, rawGet('/-/health'));
     expect(health.status).toBe(200);
     expect(health.text).toContain('{"status":"ok"}');
