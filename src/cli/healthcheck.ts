@@ -1,0 +1,18 @@
+/**
+ * The container's HEALTHCHECK: asks this gateway's own /-/health over loopback, over HTTPS when TLS_CERT_FILE is
+ * set (the certificate names the public host, not 127.0.0.1, so it is not verified here). Slim images have no curl.
+ * Exit 0 healthy, 1 not.
+ */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
+const port = Number(process.env['LISTEN_PORT'] ?? 8080);
+const overTls = (process.env['TLS_CERT_FILE'] ?? '') !== '';
+const request = overTls ? httpsRequest : httpRequest;
+const req = request({ host: '127.0.0.1', port, path: '/-/health', headers: { Host: '127.0.0.1' }, rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+  res.resume();
+  process.exit(res.statusCode === 200 ? 0 : 1);
+});
+req.on('timeout', () => req.destroy(new Error('timeout')));
+req.on('error', () => process.exit(1));
+req.end();
