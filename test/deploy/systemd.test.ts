@@ -38,6 +38,9 @@ describe('the systemd unit', () => {
     expect(one('EnvironmentFile')).toBe('/etc/netbox-aaa-gateway/env');
     expect(one('StateDirectory')).toBe('netbox-aaa-gateway');
     expect(service.get('Environment')).toContain('SESSION_SQLITE_PATH=/var/lib/netbox-aaa-gateway/sessions.sqlite');
+    // Secrets as credentials: each one loaded and named to the gateway as a *_FILE in the credentials folder.
+    expect(service.get('LoadCredential')).toEqual(['netbox_token:/etc/netbox-aaa-gateway/netbox_token', 'session_secret:/etc/netbox-aaa-gateway/session_secret']);
+    expect(service.get('Environment')).toEqual(expect.arrayContaining(['NETBOX_TOKEN_FILE=%d/netbox_token', 'SESSION_SECRET_FILE=%d/session_secret']));
     expect(one('ExecStart')).toBe('/usr/bin/node --enable-source-maps /opt/netbox-aaa-gateway/dist/main.js');
     expect(unit.get('Install')?.get('WantedBy')).toEqual(['multi-user.target']);
   });
