@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createRadiusAccounting, createRadiusAuthenticator } from './aaa/radius/authenticator.js';
 import { createTacacsAccounting, createTacacsAuthenticator } from './aaa/tacacs/authenticator.js';
@@ -135,6 +136,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     await regulationStore.close();
   };
   const listeners = [server, ...(redirect ? [redirect] : [])];
+  // closeAllConnections() knows HTTP connections only; one still in its TLS handshake would hold the drain open.
+  const sockets = new Set<Socket>();
+  for (const listener of listeners) {
+    listener.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+  }
   // Ending happens once, however it is asked for (a signal during a test's close, a second close).
   let ending: Promise<void> | undefined;
   return {
@@ -165,8 +174,9 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     clearInterval(sweep);
     clearTimeout(graceOver);
     if (cut) {
-      logger.warn({ graceMs }, 'shutdown grace over; cutting the requests still in flight');
+      logger.warn({ graceMs, connections: sockets.size }, 'shutdown grace over; cutting the requests still in flight');
       for (const listener of listeners) listener.closeAllConnections();
+      for (const socket of sockets) socket.destroy();
       await allClosed;
     }
     await release();
@@ -228,6 +238,9 @@ async function checkNetbox(netbox: NetboxClient, logger: Logger): Promise<void> 
   }
 }
 
+/** After SHUTDOWN_GRACE, how long closing the stores and sending the last accounting STOPs may take. */
+const FINAL_WORK_MS = 8_000;
+
 async function main(): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
   let config: Config;
@@ -239,16 +252,22 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel);
-  const gateway = await startGateway(config, logger);
+  // Installed before start-up: under Docker the process is PID 1, which ignores signals nobody handles.
+  let gateway: RunningGateway | undefined;
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (stopping) {
-        logger.warn({ signal }, 'second signal: exiting at once');
-        process.exit(1);
+      if (stopping || gateway === undefined) {
+        logger.warn({ signal }, gateway === undefined ? 'signal during start-up: exiting' : 'second signal: exiting at once');
+        process.exit(gateway === undefined ? 0 : 1);
       }
       stopping = true;
       logger.info({ signal, graceMs: config.edge.shutdownGraceMs }, 'shutting down: finishing the requests in flight');
+      // Accounting and NetBox logouts still under way after the grace get a little longer, not forever.
+      setTimeout(() => {
+        logger.error({}, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, config.edge.shutdownGraceMs + FINAL_WORK_MS).unref();
       gateway.drain(config.edge.shutdownGraceMs).then(
         () => process.exit(0),
         (error: unknown) => {
@@ -258,7 +277,11 @@ async function main(): Promise<void> {
       );
     });
   }
-  process.on('SIGHUP', () => gateway.reloadTls());
+  process.on('SIGHUP', () => {
+    if (gateway === undefined) logger.warn({}, 'SIGHUP during start-up: ignored');
+    else gateway.reloadTls();
+  });
+  gateway = await startGateway(config, logger);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -6,10 +6,14 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
-const port = Number(process.env['LISTEN_PORT'] ?? 8080);
-const overTls = (process.env['TLS_CERT_FILE'] ?? '') !== '';
+const setting = (name: string) => process.env[name]?.trim() || undefined;
+const port = Number(setting('LISTEN_PORT') ?? 8080);
+// The wildcard addresses are reached over loopback; a specific address only on itself.
+const listenHost = setting('LISTEN_HOST');
+const host = listenHost === undefined || listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
+const overTls = setting('TLS_CERT_FILE') !== undefined;
 const request = overTls ? httpsRequest : httpRequest;
-const req = request({ host: '127.0.0.1', port, path: '/-/health', headers: { Host: '127.0.0.1' }, rejectUnauthorized: false, timeout: 2_000 }, (res) => {
+const req = request({ host, port, path: '/-/health', headers: { Host: host.includes(':') ? `[${host}]` : host }, rejectUnauthorized: false, timeout: 2_000 }, (res) => {
   res.resume();
   process.exit(res.statusCode === 200 ? 0 : 1);
 });

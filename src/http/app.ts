@@ -45,7 +45,8 @@ export interface AppDeps {
 /**
  * The whole request path, in order: each policy below either answers or passes the request on.
  *
- * 1. security headers: helmet on every answer the gateway makes itself, HSTS over HTTPS;
+ * 1. security headers: helmet on every answer the gateway makes itself, HSTS over HTTPS (and, while draining,
+ *    `Connection: close`);
  * 2. request hygiene: a usable Host, one canonical request target, no upgrades, no hop-by-hop or identity headers;
  * 3. the gateway's health and readiness;
  * 4. static files: the gateway's own, and NetBox's without a session;
@@ -71,6 +72,11 @@ export function createApp(deps: AppDeps): express.Express {
     forNetboxAnswer: headers.forNetboxAnswer,
   });
 
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    // While the gateway drains, no connection is kept for another request: the client opens a new one elsewhere.
+    if (deps.readiness.draining()) res.setHeader('Connection', 'close');
+    next();
+  });
   app.use(headers.middleware);
   app.use(requestHygiene({ identityHeaders: [deps.remoteUser.header, deps.remoteUser.groupHeader], logger: deps.logger }));
   app.use('/-', gatewayPageHeaders);

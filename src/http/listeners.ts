@@ -29,7 +29,11 @@ export async function startListeners(app: RequestListener, listen: HostPort, edg
     connectionsCheckingInterval: Math.min(1_000, edge.headersTimeoutMs),
   };
   const tls = edge.tls;
-  const server = tls === undefined ? createHttpServer(options, app) : createHttpsServer({ ...options, ...readPair(tls), minVersion: tls.minVersion }, app);
+  // A TLS handshake gets no longer than a request head: a client that connects and never says hello is cut.
+  const server =
+    tls === undefined
+      ? createHttpServer(options, app)
+      : createHttpsServer({ ...options, ...readPair(tls), minVersion: tls.minVersion, handshakeTimeout: edge.headersTimeoutMs }, app);
   server.maxConnections = edge.maxConnections;
   const bound = await listenOn(server, listen.port, listen.host);
 
@@ -95,7 +99,7 @@ function redirectToHttps(httpsPort: number): RequestListener {
     // A browser that reached the standard port 80 names no port: its HTTPS is on 443, whatever a container maps it
     // to inside. Only a non-standard public port suggests that HTTPS is on LISTEN_PORT itself.
     const [, hostname = host, port] = /^(.*?)(?::(\d+))?$/.exec(host) ?? [];
-    const publicPort = port === undefined || port === '80' || httpsPort === 443 ? '' : `:${httpsPort}`;
+    const publicPort = port === undefined || Number(port) === 80 || httpsPort === 443 ? '' : `:${httpsPort}`;
     const location = `https://${hostname}${publicPort}${target.url}`;
     res.writeHead(308, { Location: location, 'Content-Type': 'text/plain' }).end('This site is served over HTTPS.');
   };

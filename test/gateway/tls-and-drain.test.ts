@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { connect as tcpConnect } from 'node:net';
@@ -260,9 +261,52 @@ describe('draining', () => {
       socket.write('Connection: close\r\n\r\n');
     });
     expect(answer).toMatch(/^HTTP\/1\.1 503/);
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
     expect(answer).toContain('"status":"unavailable","draining":true');
     await drained;
     await stack.close();
+  });
+});
+
+describe('draining over TLS', () => {
+  it('does not wait for a client that connected and never began its TLS handshake', async () => {
+    const certs = makeTestCertificates();
+    const stack = await startStack({ env: { TLS_CERT_FILE: certs.server.certFile, TLS_KEY_FILE: certs.server.keyFile } });
+    try {
+      const { hostname, port } = new URL(stack.gateway.url);
+      const silent = tcpConnect(Number(port), hostname);
+      silent.on('error', () => undefined);
+      await new Promise((resolve) => silent.once('connect', resolve));
+      const started = Date.now();
+      await stack.gateway.drain(300);
+      // The handshake timeout is HEADERS_TIMEOUT (10 s here): the drain ended at its grace, not there.
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(silent.destroyed || (await new Promise((resolve) => silent.once('close', () => resolve(true))))).toBe(true);
+    } finally {
+      await stack.close();
+      certs.remove();
+    }
+  });
+
+  it("the image's healthcheck follows LISTEN_PORT and speaks HTTPS when TLS is on", async () => {
+    const certs = makeTestCertificates();
+    const stack = await startStack({ env: { TLS_CERT_FILE: certs.server.certFile, TLS_KEY_FILE: certs.server.keyFile } });
+    try {
+      const check = (env: Record<string, string>) =>
+        new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/healthcheck.ts'], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: 'ignore' });
+          child.once('exit', resolve);
+        });
+      const { port } = new URL(stack.gateway.url);
+      expect(await check({ LISTEN_PORT: port, TLS_CERT_FILE: certs.server.certFile })).toBe(0);
+      expect(await check({ LISTEN_PORT: port, LISTEN_HOST: '127.0.0.1', TLS_CERT_FILE: certs.server.certFile })).toBe(0);
+      // Plain HTTP to an HTTPS port, and a port nobody listens on: unhealthy.
+      expect(await check({ LISTEN_PORT: port })).toBe(1);
+      expect(await check({ LISTEN_PORT: String(await freePort()) })).toBe(1);
+    } finally {
+      await stack.close();
+      certs.remove();
+    }
   });
 });
 
