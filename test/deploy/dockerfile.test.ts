@@ -1,12 +1,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CookieBrowser } from '../netbox-double/browser.js';
 import { startNetboxDouble, type NetboxDouble } from '../netbox-double/index.js';
+import { freePort } from '../support/free-port.js';
+import { pageUser, signIn } from '../support/gateway-form.js';
 import { RadiusTestServer } from '../support/radius-server.js';
 import { RADIUS_SECRET, STACK_USERS } from '../support/stack.js';
 
@@ -138,30 +140,12 @@ describe('the runtime stage, replayed', () => {
     const healthcheck = jsonArgs(only('HEALTHCHECK')[0]).slice(1);
     expect(() => execFileSync(process.execPath, healthcheck, { cwd: staging, env, uid: UID, gid: UID })).not.toThrow();
 
-    const page = await fetch(`${url}/-/login`);
-    const cookie = page.headers.getSetCookie()[0]!.split(';')[0]!;
-    const token = /name="csrf_token" value="([^"]+)"/.exec(await page.text())![1]!;
-    const login = await fetch(`${url}/-/login`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf_token: token, username: 'alice', password: STACK_USERS.alice!.password, next: '/dcim/' }),
-    });
-    expect(login.status).toBe(303);
-    const signedIn = login.headers.getSetCookie()[0]!.split(';')[0]!;
-    const landed = await fetch(`${url}/dcim/`, { headers: { Cookie: signedIn } });
-    expect(/<span id="netbox-user">([^<]*)</.exec(await landed.text())?.[1]).toBe('alice');
+    const browser = new CookieBrowser(url);
+    expect((await signIn(browser, 'alice', STACK_USERS.alice!.password, '/dcim/')).status).toBe(303);
+    expect(pageUser((await browser.get('/dcim/')).body)).toBe('alice');
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited, output).toBe(0);
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

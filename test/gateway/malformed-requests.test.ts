@@ -20,7 +20,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { CookieBrowser } from '../netbox-double/browser.js';
 import { parseDjangoCookies } from '../netbox-double/context.js';
 import { startNetboxDouble, type NetboxDouble, type RecordedRequest } from '../netbox-double/index.js';
+import { freePort } from '../support/free-port.js';
 import { signIn } from '../support/gateway-form.js';
 import {
   bindSession,
@@ -182,17 +183,6 @@ const liveChildren = new Set<GatewayChild>();
 process.once('exit', () => {
   for (const child of liveChildren) child.proc.kill('SIGKILL');
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /**
  * The running child and a started spare: when a request kills the child, the spare takes over at once, so one

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNetboxDouble, type NetboxDouble } from '../netbox-double/index.js';
+import { CookieBrowser } from '../netbox-double/browser.js';
 import { makeTestCertificates, type TestCertificates } from '../support/certs.js';
+import { freePort } from '../support/free-port.js';
+import { signIn } from '../support/gateway-form.js';
 import { GatewayProcess } from '../support/gateway-process.js';
 import { rawGet, sendRaw } from '../support/raw-http.js';
 import { RadiusTestServer } from '../support/radius-server.js';
@@ -229,17 +232,9 @@ describe('the gateway process: certificate reload and shutdown', () => {
   });
 
   async function signInPlain(url: string): Promise<string> {
-    const page = await fetch(`${url}/-/login`);
-    const cookie = page.headers.getSetCookie()[0]!.split(';')[0]!;
-    const token = /name="csrf_token" value="([^"]+)"/.exec(await page.text())![1]!;
-    const posted = await fetch(`${url}/-/login`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ csrf_token: token, username: 'bob', password: STACK_USERS.bob!.password, next: '/' }),
-    });
-    expect(posted.status).toBe(303);
-    return posted.headers.getSetCookie()[0]!.split(';')[0]!;
+    const browser = new CookieBrowser(url);
+    expect((await signIn(browser, 'bob', STACK_USERS.bob!.password)).status).toBe(303);
+    return `nbgw_session=${browser.cookies.get('nbgw_session')}`;
   }
 });
 
@@ -319,13 +314,4 @@ function connectOutcome(url: string): Promise<string> {
     });
     socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
