@@ -21,7 +21,7 @@ import { PasswordWebSession, RemoteUserWebSession } from './netbox/web-session.j
 import { LoginRegulation } from './regulation/regulator.js';
 import { SqliteRegulationStore } from './regulation/sqlite-store.js';
 import { createRoleMapper } from './roles/engine.js';
-import { createSessionLayer } from './session/index.js';
+import { createSessionLayer, sqliteLocation } from './session/index.js';
 import { SessionLifecycle } from './session/lifecycle.js';
 
 export interface RunningGateway {
@@ -85,7 +85,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const sessions = createSessionLayer(config.session, lifecycle, sessionLogger);
   const regulationLogger = logger.child({ module: 'regulation' });
   // Beside the sessions, so bans survive a restart exactly when sessions do.
-  const regulationStore = new SqliteRegulationStore(config.session.store === 'memory' ? ':memory:' : config.session.sqlitePath, regulationLogger);
+  const regulationStore = new SqliteRegulationStore(sqliteLocation(config.session), regulationLogger);
   const regulation = new LoginRegulation({
     store: regulationStore,
     settings: config.regulation,

@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
-import type { EnvReader } from './env-reader.js';
+import { DAY, SECOND, type EnvReader } from './env-reader.js';
 import type { EdgeConfig, ListenerTls } from './types.js';
-
-const SECOND = 1000;
-const DAY = 86_400 * SECOND;
 
 /** What the gateway does as the front door: connection limits, HSTS, and who sees operator detail. */
 export function readEdgeConfig(read: EnvReader): EdgeConfig {

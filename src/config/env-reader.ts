@@ -144,7 +144,12 @@ export class EnvReader {
   }
 }
 
-const unitMs = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export const SECOND = 1000;
+export const MINUTE = 60 * SECOND;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+const unitMs = { ms: 1, s: SECOND, m: MINUTE, h: HOUR, d: DAY } as const;
 
 function parseDuration(text: string, bareUnit: keyof typeof unitMs): number | undefined {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(text);

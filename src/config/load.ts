@@ -3,16 +3,12 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { LogLevel } from '../log.js';
 import { isAddressRange, readEdgeConfig } from './edge.js';
-import { EnvReader, type Env } from './env-reader.js';
+import { DAY, EnvReader, HOUR, MINUTE, SECOND, type Env } from './env-reader.js';
 import { readRegulationConfig } from './regulation.js';
 import { readRoleConfig } from './roles.js';
 import type { GroupSyncMode } from '../netbox/types.js';
 import type { AaaConfig, Config, HostPort, RadiusConfig, RadiusServer, RequireMessageAuthenticator, TacacsConfig, TlsClientConfig } from './types.js';
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 
 /** Builds the whole configuration or throws ConfigError listing every problem found. */
 export function loadConfig(env: Env): Config {

@@ -1,9 +1,5 @@
-import type { EnvReader } from './env-reader.js';
+import { DAY, MINUTE, SECOND, type EnvReader } from './env-reader.js';
 import type { RegulationConfig } from './types.js';
-
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const DAY = 24 * 60 * MINUTE;
 
 /** Authelia's model: so many failures within the find time ban the user name (or the address) for the ban time. */
 export function readRegulationConfig(read: EnvReader): RegulationConfig {

@@ -5,6 +5,7 @@ import httpProxy from 'http-proxy';
 import type { Logger } from '../log.js';
 import { applySetCookies, cookieHeader } from '../netbox/cookies.js';
 import type { SignedInUser } from '../session/types.js';
+import { effectiveOrigin } from './csrf.js';
 import { refuseOversizedBody } from './oversized.js';
 import { NETBOX_COOKIE_NAMES, upstreamCookieHeader } from './upstream-cookies.js';
 import { localLocation } from './upstream-location.js';
@@ -193,7 +194,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       return;
     }
     const user = req.session?.user;
-    const exchange: Exchange = { req, res, user, siteOrigins: [netboxOrigin, new URL(`${req.protocol}://${req.host}`).origin] };
+    const exchange: Exchange = { req, res, user, siteOrigins: [netboxOrigin, effectiveOrigin(req)] };
     let body: BodyLimit;
     try {
       req.headers = upstreamHeaders(req, user);

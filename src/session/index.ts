@@ -16,8 +16,7 @@ export interface SessionLayer {
  * request came over HTTPS, directly or per a trusted X-Forwarded-Proto.
  */
 export function createSessionLayer(config: Config['session'], lifecycle: SessionLifecycle, logger: Logger): SessionLayer {
-  const path = config.store === 'memory' ? ':memory:' : config.sqlitePath;
-  const store = new SqliteSessionStore(path, config, logger, (user) => lifecycle.expired(user), config.purgeIntervalMs);
+  const store = new SqliteSessionStore(sqliteLocation(config), config, logger, (user) => lifecycle.expired(user), config.purgeIntervalMs);
   const middleware = session({
     name: config.cookieName,
     secret: config.secret,
@@ -28,4 +27,9 @@ export function createSessionLayer(config: Config['session'], lifecycle: Session
     cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto', path: '/' },
   });
   return { middleware, store };
+}
+
+/** The gateway's SQLite database: the file, or memory for SESSION_STORE=memory. Sessions and login regulation share it. */
+export function sqliteLocation(config: Pick<Config['session'], 'store' | 'sqlitePath'>): string {
+  return config.store === 'memory' ? ':memory:' : config.sqlitePath;
 }
