@@ -95,6 +95,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   let draining = false;
   const app = createApp({
     netboxUrl: config.netbox.url,
+    netboxMaxConnections: config.netbox.maxConnections,
     trustedProxies: config.trustedProxies,
     sessionCookieName: config.session.cookieName,
     session: sessions.middleware,

@@ -85,6 +85,7 @@ export function loadConfig(env: Env): Config {
       url: netboxUrl ?? new URL('http://invalid.invalid'),
       token: netboxToken,
       timeoutMs: read.duration('NETBOX_TIMEOUT', 10 * SECOND, { bareUnit: 's', minMs: SECOND, maxMs: 2 * MINUTE }),
+      maxConnections: read.integer('NETBOX_MAX_CONNECTIONS', 64, { min: 1, max: 10_000 }),
       sessionMode: read.choice('NETBOX_SESSION_MODE', ['password', 'remote-user'] as const, 'password'),
       remoteUserHeader,
       remoteUserGroupHeader,

@@ -142,6 +142,8 @@ export interface Config {
     readonly url: URL;
     readonly token: string;
     readonly timeoutMs: number;
+    /** Connections the proxy keeps to NetBox at most; requests past it wait for one to be free. */
+    readonly maxConnections: number;
     readonly sessionMode: NetboxSessionMode;
     readonly remoteUserHeader: string;
     /** NetBox's REMOTE_AUTH_GROUP_HEADER and REMOTE_AUTH_GROUP_SEPARATOR, for the user's groups in remote-user mode. */

@@ -25,6 +25,7 @@ const LAST_SEEN_RESOLUTION_MS = 30_000;
 
 export interface AppDeps {
   readonly netboxUrl: URL;
+  readonly netboxMaxConnections: number;
   readonly trustedProxies: readonly string[];
   readonly sessionCookieName: string;
   readonly session: RequestHandler;
@@ -65,6 +66,7 @@ export function createApp(deps: AppDeps): express.Express {
   const headers = securityHeaders({ hstsMaxAgeSeconds: deps.hstsMaxAgeSeconds });
   const proxy = createNetboxProxy({
     netboxUrl: deps.netboxUrl,
+    maxConnections: deps.netboxMaxConnections,
     sessionCookieName: deps.sessionCookieName,
     remoteUser: deps.sendRemoteUser ? deps.remoteUser : undefined,
     logger: deps.logger,

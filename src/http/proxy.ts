@@ -1,5 +1,6 @@
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Request, Response } from 'express';
 import httpProxy from 'http-proxy';
 import type { Logger } from '../log.js';
@@ -13,14 +14,25 @@ import { localLocation } from './upstream-location.js';
 /** NetBox's nginx sample allows 25 MB bodies; gunicorn's timeout is 120 s. */
 export const MAX_BODY_BYTES = 25 * 1024 * 1024;
 const UPSTREAM_TIMEOUT_MS = 120_000;
+/**
+ * How long an idle connection to NetBox is kept: below gunicorn's default keep-alive of 2 s, so the gateway closes
+ * idle connections before NetBox does and rarely sends a request into one NetBox is closing.
+ */
+const IDLE_UPSTREAM_MS = 1_500;
+/** A request NetBox never saw may be sent again; these carry no body and change nothing. */
+const RETRIABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Response headers that describe NetBox's connection to the gateway, not the gateway's to the browser. */
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate']);
+/** Request headers about the client's connection to the gateway; the request hygiene has dropped them already. */
+const HOP_BY_HOP_REQUEST = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade']);
 /** htmx follows these like Location (NetBox answers htmx requests with them). */
 const HTMX_REDIRECTS = ['hx-redirect', 'hx-location'];
 
 export interface NetboxProxyOptions {
   readonly netboxUrl: URL;
+  /** Connections kept to NetBox at most (NETBOX_MAX_CONNECTIONS). */
+  readonly maxConnections: number;
   readonly sessionCookieName: string;
   /**
    * Set in remote-user mode: NetBox logs the user in again by itself whenever its session has gone, and syncs
@@ -44,6 +56,9 @@ interface Exchange {
   upstream?: ClientRequest;
   /** The body passed MAX_BODY_BYTES: the gateway has answered 413 and NetBox's request is being torn down. */
   tooLarge?: boolean;
+  /** NetBox's answer has begun: from here on nothing can be sent again. */
+  answered?: boolean;
+  retried?: boolean;
 }
 
 /**
@@ -59,8 +74,13 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
   const dropFromBrowser = new Set<string>([...NETBOX_COOKIE_NAMES, options.sessionCookieName]);
   const exchanges = new WeakMap<IncomingMessage, Exchange>();
 
+  // Kept-alive connections to NetBox, as nginx's `keepalive` upstream: a new TCP (and TLS) connection per request
+  // would cost more than the rest of the proxy path.
+  const agentOptions = { keepAlive: true, maxSockets: options.maxConnections, maxFreeSockets: options.maxConnections, timeout: IDLE_UPSTREAM_MS, scheduling: 'lifo' as const };
+  const agent = options.netboxUrl.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
   const server = httpProxy.createProxyServer({
     target: netboxOrigin,
+    agent,
     // Host names NetBox's own address, as nginx's proxy_pass does; the public host travels in X-Forwarded-Host.
     changeOrigin: true,
     xfwd: false,
@@ -106,7 +126,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
     const headers: IncomingHttpHeaders = {};
     for (const [name, value] of Object.entries(req.headers)) {
       // Forwarding headers are the gateway's to state; Expect was answered by the gateway already.
-      if (name === 'forwarded' || name.startsWith('x-forwarded-') || name === 'x-real-ip' || name === 'expect' || name === 'cookie') continue;
+      if (name === 'forwarded' || name.startsWith('x-forwarded-') || name === 'x-real-ip' || name === 'expect' || name === 'cookie' || HOP_BY_HOP_REQUEST.has(name)) continue;
       headers[name] = value;
     }
     // Static files and token calls need no cookies, and NetBox's cookie names are its operators' to change.
@@ -132,6 +152,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
 
   function answerFromNetbox(exchange: Exchange, proxyRes: IncomingMessage): void {
     const { req, res, user } = exchange;
+    exchange.answered = true;
     if (exchange.tooLarge) {
       proxyRes.destroy();
       return;
@@ -209,15 +230,42 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
     }
     exchanges.set(req, exchange);
     req.pipe(body);
+    send(exchange, body, agent);
+  };
+
+  function send(exchange: Exchange, body: Readable, through: HttpAgent | false): void {
+    const { req, res } = exchange;
     try {
-      server.web(req, res, { buffer: body }, (error) => {
-        if (!exchange.tooLarge) fail(exchange, error, (error as NodeJS.ErrnoException).code === 'ECONNRESET' ? 504 : 502);
+      server.web(req, res, { buffer: body, agent: through }, (error) => {
+        if (exchange.tooLarge) return;
+        if (mayResend(exchange, error)) {
+          exchange.retried = true;
+          // NetBox closed a kept-alive connection as the request went out: it never saw it. Once, on a new connection.
+          send(exchange, Readable.from([]), false);
+          return;
+        }
+        fail(exchange, error, (error as NodeJS.ErrnoException).code === 'ECONNRESET' ? 504 : 502);
       });
     } catch (error) {
       // http.request refuses a header value it cannot send before anything leaves the gateway.
       fail(exchange, error, 502);
     }
-  };
+  }
+}
+
+function mayResend(exchange: Exchange, error: Error): boolean {
+  const { req, res, upstream } = exchange;
+  const code = (error as NodeJS.ErrnoException).code;
+  return (
+    upstream?.reusedSocket === true &&
+    (code === 'ECONNRESET' || code === 'EPIPE') &&
+    !exchange.retried &&
+    !exchange.answered &&
+    !res.headersSent &&
+    RETRIABLE_METHODS.has(req.method) &&
+    req.headers['transfer-encoding'] === undefined &&
+    (req.headers['content-length'] === undefined || req.headers['content-length'] === '0')
+  );
 }
 
 const TOO_LARGE = 'Request body larger than 25 MB.';
