@@ -74,8 +74,17 @@ export class SqliteSessionStore extends session.Store {
     this.#run(() => this.#statements.upsert.run(sid, JSON.stringify(data), sessionExpiry(data.user, this.lifetimes, Date.now())), callback);
   }
 
+  /**
+   * express-session calls this at the end of every request whose session did not change. A signed-in session's
+   * expiry follows from its sign-in and last-seen times, which `set` stored with it (the last-seen time moves every
+   * 30 s, and changes the session): there is nothing to write. Only an anonymous session (a login form) slides.
+   */
   override touch(sid: string, data: session.SessionData, callback?: Callback): void {
-    this.#run(() => this.#statements.touch.run(sessionExpiry(data.user, this.lifetimes, Date.now()), sid), callback);
+    if (data.user !== undefined) {
+      callback?.();
+      return;
+    }
+    this.#run(() => this.#statements.touch.run(sessionExpiry(undefined, this.lifetimes, Date.now()), sid), callback);
   }
 
   override destroy(sid: string, callback?: Callback): void {

@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type session from 'express-session';
@@ -95,6 +96,52 @@ describe('SqliteSessionStore', () => {
     const store = new SqliteSessionStore(':memory:', lifetimes, silentLogger);
     await set(store, 'sid', signedIn(Date.now(), Date.now()));
     await new Promise<void>((resolve) => store.destroy('sid', () => resolve()));
+    expect(await get(store, 'sid')).toBeNull();
+    store.close();
+  });
+});
+
+describe('SqliteSessionStore writes', () => {
+  /** SQLite's data_version, read on a second connection, moves whenever another connection commits a change. */
+  function commitsSeenFrom(path: string): () => number {
+    const watcher = new Database(path, { readonly: true });
+    return () => watcher.pragma('data_version', { simple: true }) as number;
+  }
+
+  function touch(store: SqliteSessionStore, sid: string, data: session.SessionData): Promise<void> {
+    return new Promise((resolve, reject) => store.touch(sid, data, (error) => (error ? reject(error) : resolve())));
+  }
+
+  it('writes nothing when a signed-in session is only touched (every unchanged request), but still slides an anonymous one', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'nbgw-store-')), 'sessions.sqlite');
+    const store = new SqliteSessionStore(path, lifetimes, silentLogger);
+    const version = commitsSeenFrom(path);
+    const now = Date.now();
+    const data = signedIn(now, now);
+    await set(store, 'signed-in', data);
+    const anonymous = { cookie: { originalMaxAge: null } as session.Cookie, csrfToken: 't' };
+    await set(store, 'anonymous', anonymous);
+
+    const beforeTouches = version();
+    for (let i = 0; i < 50; i += 1) await touch(store, 'signed-in', data);
+    expect(version()).toBe(beforeTouches);
+    expect((await get(store, 'signed-in'))?.user?.lastSeenAt).toBe(now);
+
+    await touch(store, 'anonymous', anonymous);
+    expect(version()).not.toBe(beforeTouches);
+    store.close();
+  });
+
+  it('still moves the idle expiry when the last-seen time changes, which saves the session', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const store = new SqliteSessionStore(':memory:', lifetimes, silentLogger);
+    const start = Date.now();
+    await set(store, 'sid', signedIn(start, start));
+    vi.setSystemTime(start + 50_000);
+    await set(store, 'sid', signedIn(start, start + 50_000));
+    vi.setSystemTime(start + 100_000);
+    expect(await get(store, 'sid')).not.toBeNull();
+    vi.setSystemTime(start + 111_000);
     expect(await get(store, 'sid')).toBeNull();
     store.close();
   });
