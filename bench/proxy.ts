@@ -6,16 +6,19 @@
  * RSS and latency are measured again. A benchmark, not a test: it prints figures and its targets, and exits 0
  * whatever they are (a failure to run at all exits 1).
  *
- *   npm run bench:proxy -- [--duration 5] [--rounds 3] [--sessions 10000] [--load wrk|autocannon] [--profile]
+ *   npm run bench:proxy -- [--duration 5] [--rounds 3] [--sessions 10000] [--load wrk|autocannon] [--profile] [--no-pin]
  *
- * The load generator is wrk when it is on PATH (it costs the machine least), autocannon otherwise. --profile runs
- * the SQLite gateway under `node --cpu-prof` and prints the functions it spent most of its time in.
+ * The load generator is wrk when it is on PATH (it costs the machine least), autocannon otherwise. With two cores or
+ * more and `taskset` (util-linux), the proxies (nginx's one worker, each gateway) run on one core and the upstream
+ * and the load generator on another, so that neither proxy is measured fighting the load for its core; --no-pin
+ * leaves scheduling to the kernel. --profile runs the SQLite gateway under `node --cpu-prof` and prints the
+ * functions it spent most of its time in.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,7 +46,8 @@ const options = parseArguments(process.argv.slice(2));
 const work = mkdtempSync(join(tmpdir(), 'nbgw-bench-'));
 const children: ChildProcess[] = [];
 process.on('exit', () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  // SIGTERM, not SIGKILL: nginx's master takes its worker down with it only when it is asked.
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
 });
 
 interface Measurement {
@@ -67,6 +71,12 @@ interface Path {
 }
 
 const started = Date.now();
+const pinned = options.pin && availableParallelism() >= 2 && onPath('taskset');
+/** Core 1 for the proxies, core 0 for the rest (this process, which may be the load generator, and the upstream). */
+const pin = (pid: number | undefined, core: 0 | 1): void => {
+  if (pinned && pid !== undefined) spawnSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+};
+pin(process.pid, 0);
 // The gateway runs as the image runs it, from the build: the sources through tsx would add tsx's loader to its RSS.
 if (spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json')], { stdio: 'inherit' }).status !== 0) {
   throw new Error('the build failed');
@@ -95,7 +105,7 @@ const loadGenerator = options.load ?? (onPath('wrk') ? 'wrk' : 'autocannon');
 
 process.stdout.write(
   `proxy benchmark: ${options.rounds} alternating rounds of ${options.duration} s per measurement, load from ${loadGenerator}, node ${process.version}, ` +
-    `${paths.filter((p) => p.url).length} paths\n`,
+    `${paths.filter((p) => p.url).length} paths, ${pinned ? 'proxies on core 1, upstream and load on core 0' : 'not pinned to cores'}\n`,
 );
 for (const path of paths) if (path.url) await measure(path, PAGE_PATH, 16, Math.min(2, options.duration));
 
@@ -162,7 +172,7 @@ process.exit(0);
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function parseArguments(args: readonly string[]): { duration: number; rounds: number; sessions: number; load: 'wrk' | 'autocannon' | undefined; profile: boolean } {
+function parseArguments(args: readonly string[]): { duration: number; rounds: number; sessions: number; load: 'wrk' | 'autocannon' | undefined; profile: boolean; pin: boolean } {
   const read = (name: string, fallback: number): number => {
     const at = args.indexOf(`--${name}`);
     const value = at === -1 ? fallback : Number(args[at + 1]);
@@ -172,7 +182,7 @@ function parseArguments(args: readonly string[]): { duration: number; rounds: nu
   const loadAt = args.indexOf('--load');
   const load = loadAt === -1 ? undefined : args[loadAt + 1];
   if (load !== undefined && load !== 'wrk' && load !== 'autocannon') throw new Error('--load must be wrk or autocannon');
-  return { duration: read('duration', 5), rounds: read('rounds', 3), sessions: read('sessions', 10_000), load, profile: args.includes('--profile') };
+  return { duration: read('duration', 5), rounds: read('rounds', 3), sessions: read('sessions', 10_000), load, profile: args.includes('--profile'), pin: !args.includes('--no-pin') };
 }
 
 function onPath(command: string): boolean {
@@ -182,6 +192,7 @@ function onPath(command: string): boolean {
 async function startUpstream(): Promise<{ url: string; token: string }> {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, join(REPO, 'bench', 'upstream.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
+  pin(child.pid, 0);
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const ready = JSON.parse(line) as { port: number; token: string };
@@ -225,7 +236,9 @@ http {
 }
 `,
   );
-  const child = spawn(binary, ['-p', prefix, '-c', conf, '-e', `${prefix}/error.log`], { stdio: 'ignore' });
+  // Pinned from the start, so that the worker nginx forks inherits the core.
+  const command = [binary, '-p', prefix, '-c', conf, '-e', `${prefix}/error.log`];
+  const child = pinned ? spawn('taskset', ['-c', '1', ...command], { stdio: 'ignore' }) : spawn(command[0]!, command.slice(1), { stdio: 'ignore' });
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
   for (let tries = 0; tries < 100; tries += 1) {
@@ -252,6 +265,7 @@ async function startGateway(env: Record<string, string>, profile: boolean): Prom
     { nodeOptions, built: true },
   );
   children.push(gateway.proc);
+  pin(gateway.proc.pid, 1);
   return { url, gateway };
 }
 
