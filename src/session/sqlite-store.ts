@@ -8,20 +8,44 @@ import { sessionExpiry, type SessionLifetimes, type SignedInUser } from './types
 type Callback = (error?: unknown) => void;
 
 /**
+ * How long this process serves a session it read from memory before reading the store again. Its own changes
+ * (save, logout, rotation at login, expiry) apply at once; a logout by another process sharing the file shows here
+ * within this time, and that process's record of the ended session keeps this one from saving it back.
+ */
+export const SESSION_CACHE_MS = 1_000;
+/** Entries at most: the cache holds what a second of traffic touched, never the whole store. */
+const SESSION_CACHE_ENTRIES = 10_000;
+/** How long an ended session's ID is remembered, which outlasts any request that began before it ended. */
+const ENDED_KEPT_MS = 3_600_000;
+
+interface CachedSession {
+  readonly data: session.SessionData;
+  readonly expiresAt: number;
+  readonly readAt: number;
+}
+
+/**
  * express-session store on an embedded SQLite file (or `:memory:` for tests, so both modes share one code
  * path and one expiry rule). Each row carries its own expiry computed from the gateway's idle and absolute
  * lifetimes, so `get` never returns a dead session and the purge finds dead rows by an index.
+ *
+ * Every proxied request reads its session, so the store keeps what it read for SESSION_CACHE_MS, and the expiry
+ * with it, checked on every read. A session that ended (logout, rotation at login, purge) is recorded as ended, so
+ * that a request which began before the end cannot save it back, in this process or another one on the same file.
  */
 export class SqliteSessionStore extends session.Store {
   readonly #db: Database.Database;
   readonly #purgeTimer: NodeJS.Timeout;
+  readonly #cache = new Map<string, CachedSession>();
   readonly #statements: {
-    get: Database.Statement<[string, number], { data: string }>;
-    upsert: Database.Statement<[string, string, number]>;
+    get: Database.Statement<[string, number], { data: string; expires_at: number }>;
+    upsert: Database.Statement<[{ sid: string; data: string; expiresAt: number }]>;
     touch: Database.Statement<[number, string]>;
     destroy: Database.Statement<[string]>;
+    ended: Database.Statement<[string, number]>;
     expired: Database.Statement<[number], { sid: string; data: string }>;
     purge: Database.Statement<[string, number]>;
+    forgetEnded: Database.Statement<[number]>;
     count: Database.Statement<[number], { n: number }>;
   };
 
@@ -44,17 +68,26 @@ export class SqliteSessionStore extends session.Store {
       data TEXT NOT NULL,
       expires_at INTEGER NOT NULL
     );
-    CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);`);
+    CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);
+    CREATE TABLE IF NOT EXISTS ended_sessions (
+      sid TEXT PRIMARY KEY NOT NULL,
+      ended_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS ended_sessions_ended_at ON ended_sessions (ended_at);`);
     this.#statements = {
-      get: this.#db.prepare('SELECT data FROM sessions WHERE sid = ? AND expires_at > ?'),
+      get: this.#db.prepare('SELECT data, expires_at FROM sessions WHERE sid = ? AND expires_at > ?'),
+      // Never for a session that has ended: the save of a request that began before the logout is dropped.
       upsert: this.#db.prepare(
-        'INSERT INTO sessions (sid, data, expires_at) VALUES (?, ?, ?) ON CONFLICT(sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at',
+        `INSERT INTO sessions (sid, data, expires_at) SELECT @sid, @data, @expiresAt WHERE NOT EXISTS (SELECT 1 FROM ended_sessions WHERE sid = @sid)
+         ON CONFLICT(sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
       ),
       touch: this.#db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ?'),
       destroy: this.#db.prepare('DELETE FROM sessions WHERE sid = ?'),
+      ended: this.#db.prepare('INSERT OR IGNORE INTO ended_sessions (sid, ended_at) VALUES (?, ?)'),
       expired: this.#db.prepare('SELECT sid, data FROM sessions WHERE expires_at <= ?'),
       // Re-checks the expiry so a row that a request refreshed since the SELECT survives.
       purge: this.#db.prepare('DELETE FROM sessions WHERE sid = ? AND expires_at <= ?'),
+      forgetEnded: this.#db.prepare('DELETE FROM ended_sessions WHERE ended_at <= ?'),
       count: this.#db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE expires_at > ?'),
     };
     this.#purgeTimer = setInterval(() => this.purgeExpired(), purgeIntervalMs);
@@ -63,15 +96,40 @@ export class SqliteSessionStore extends session.Store {
 
   override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
     try {
-      const row = this.#statements.get.get(sid, Date.now());
-      callback(null, row ? (JSON.parse(row.data) as session.SessionData) : null);
+      const now = Date.now();
+      const cached = this.#cache.get(sid);
+      if (cached !== undefined && now - cached.readAt < SESSION_CACHE_MS) {
+        if (cached.expiresAt > now) return callback(null, { ...cached.data });
+        this.#cache.delete(sid);
+        return callback(null, null);
+      }
+      const row = this.#statements.get.get(sid, now);
+      if (row === undefined) {
+        this.#cache.delete(sid);
+        return callback(null, null);
+      }
+      const data = JSON.parse(row.data) as session.SessionData;
+      this.#remember(sid, data, row.expires_at, now);
+      // A copy of the top level, which express-session rebuilds (its cookie object); the rest is shared with the
+      // cache, so what one request changes the next one sees, as the store will once the change is saved.
+      callback(null, { ...data });
     } catch (error) {
       callback(error);
     }
   }
 
   override set(sid: string, data: session.SessionData, callback?: Callback): void {
-    this.#run(() => this.#statements.upsert.run(sid, JSON.stringify(data), sessionExpiry(data.user, this.lifetimes, Date.now())), callback);
+    this.#run(() => {
+      const now = Date.now();
+      const json = JSON.stringify(data);
+      const expiresAt = sessionExpiry(data.user, this.lifetimes, now);
+      if (this.#statements.upsert.run({ sid, data: json, expiresAt }).changes === 0) {
+        this.#cache.delete(sid);
+        this.logger.debug({}, 'a request that began before its session ended did not save it back');
+        return;
+      }
+      this.#remember(sid, JSON.parse(json) as session.SessionData, expiresAt, now);
+    }, callback);
   }
 
   /**
@@ -88,7 +146,8 @@ export class SqliteSessionStore extends session.Store {
   }
 
   override destroy(sid: string, callback?: Callback): void {
-    this.#run(() => this.#statements.destroy.run(sid), callback);
+    this.#cache.delete(sid);
+    this.#run(() => this.#end(sid, Date.now()), callback);
   }
 
   override length(callback: (error: unknown, length?: number) => void): void {
@@ -102,9 +161,13 @@ export class SqliteSessionStore extends session.Store {
   /** Deletes dead rows and reports the signed-in ones; returns how many. Runs on a timer, callable from tests. */
   purgeExpired(now = Date.now()): number {
     try {
-      const removed = this.#db.transaction(() =>
-        this.#statements.expired.all(now).filter((row) => this.#statements.purge.run(row.sid, now).changes > 0),
-      )();
+      const removed = this.#db.transaction(() => {
+        this.#statements.forgetEnded.run(now - ENDED_KEPT_MS);
+        const gone = this.#statements.expired.all(now).filter((row) => this.#statements.purge.run(row.sid, now).changes > 0);
+        for (const row of gone) this.#statements.ended.run(row.sid, now);
+        return gone;
+      })();
+      for (const [sid, cached] of this.#cache) if (cached.expiresAt <= now || now - cached.readAt >= SESSION_CACHE_MS) this.#cache.delete(sid);
       for (const row of removed) {
         const user = (JSON.parse(row.data) as session.SessionData).user;
         if (user) this.onExpired(user);
@@ -119,7 +182,25 @@ export class SqliteSessionStore extends session.Store {
 
   close(): void {
     clearInterval(this.#purgeTimer);
+    this.#cache.clear();
     this.#db.close();
+  }
+
+  #end(sid: string, now: number): void {
+    this.#db.transaction(() => {
+      this.#statements.destroy.run(sid);
+      this.#statements.ended.run(sid, now);
+    })();
+  }
+
+  #remember(sid: string, data: session.SessionData, expiresAt: number, now: number): void {
+    // Re-inserted, so the Map's order stays oldest read first, and the oldest go when it is full.
+    this.#cache.delete(sid);
+    this.#cache.set(sid, { data, expiresAt, readAt: now });
+    if (this.#cache.size > SESSION_CACHE_ENTRIES) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
   }
 
   #run(work: () => unknown, callback?: Callback): void {

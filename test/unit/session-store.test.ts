@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type session from 'express-session';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { SqliteSessionStore } from '../../src/session/sqlite-store.js';
+import { SESSION_CACHE_MS, SqliteSessionStore } from '../../src/session/sqlite-store.js';
 import '../../src/session/types.js';
 
 const lifetimes = { idleTimeoutMs: 60_000, maxAgeMs: 600_000 };
@@ -143,6 +143,92 @@ describe('SqliteSessionStore writes', () => {
     expect(await get(store, 'sid')).not.toBeNull();
     vi.setSystemTime(start + 111_000);
     expect(await get(store, 'sid')).toBeNull();
+    store.close();
+  });
+});
+
+describe('SqliteSessionStore cache', () => {
+  function destroy(store: SqliteSessionStore, sid: string): Promise<void> {
+    return new Promise((resolve, reject) => store.destroy(sid, (error) => (error ? reject(error) : resolve())));
+  }
+
+  function twoProcesses(): { here: SqliteSessionStore; there: SqliteSessionStore; path: string } {
+    const path = join(mkdtempSync(join(tmpdir(), 'nbgw-store-')), 'sessions.sqlite');
+    return { path, here: new SqliteSessionStore(path, lifetimes, silentLogger), there: new SqliteSessionStore(path, lifetimes, silentLogger) };
+  }
+
+  it('reads the file once per SESSION_CACHE_MS: a row removed behind its back is still served until then, and not after', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const path = join(mkdtempSync(join(tmpdir(), 'nbgw-store-')), 'sessions.sqlite');
+    const store = new SqliteSessionStore(path, lifetimes, silentLogger);
+    const start = Date.now();
+    await set(store, 'sid', signedIn(start, start));
+    expect(await get(store, 'sid')).not.toBeNull();
+    new Database(path).prepare('DELETE FROM sessions').run();
+    vi.setSystemTime(start + SESSION_CACHE_MS - 10);
+    expect(await get(store, 'sid')).not.toBeNull();
+    vi.setSystemTime(start + SESSION_CACHE_MS);
+    expect(await get(store, 'sid')).toBeNull();
+    store.close();
+  });
+
+  it('ends a session at once on this process: logout and expiry are never served from the cache', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    const store = new SqliteSessionStore(':memory:', lifetimes, silentLogger);
+    const start = Date.now();
+    await set(store, 'logged-out', signedIn(start, start));
+    expect(await get(store, 'logged-out')).not.toBeNull();
+    await destroy(store, 'logged-out');
+    expect(await get(store, 'logged-out')).toBeNull();
+
+    // Idle for all but 100 ms of the idle timeout: read, then read again 200 ms later, within the cache time.
+    await set(store, 'idle', signedIn(start - lifetimes.idleTimeoutMs + 100, start - lifetimes.idleTimeoutMs + 100));
+    expect(await get(store, 'idle')).not.toBeNull();
+    vi.setSystemTime(start + 200);
+    expect(await get(store, 'idle')).toBeNull();
+    store.close();
+  });
+
+  it('hands each request its own top level, so what express-session rebuilds there never reaches the next request', async () => {
+    const store = new SqliteSessionStore(':memory:', lifetimes, silentLogger);
+    await set(store, 'sid', { ...signedIn(Date.now(), Date.now()), csrfToken: 'original' });
+    const first = await get(store, 'sid');
+    first!.csrfToken = 'changed by a request that never saved';
+    first!.cookie = { replaced: true } as unknown as session.Cookie;
+    const second = await get(store, 'sid');
+    expect(second?.csrfToken).toBe('original');
+    expect(second?.cookie).toEqual({ originalMaxAge: null });
+    store.close();
+  });
+
+  it('does not let a request that began before the logout save the session back, on this process or another', async () => {
+    const { here, there, path } = twoProcesses();
+    const now = Date.now();
+    const data = signedIn(now, now);
+    await set(here, 'sid', data);
+    const inFlightHere = await get(here, 'sid');
+    const inFlightThere = await get(there, 'sid');
+    await destroy(there, 'sid');
+
+    await set(here, 'sid', { ...inFlightHere!, user: { ...inFlightHere!.user!, lastSeenAt: now + 31_000 } });
+    await set(there, 'sid', { ...inFlightThere!, csrfToken: 'late' });
+    expect(await get(there, 'sid')).toBeNull();
+    const fresh = new SqliteSessionStore(path, lifetimes, silentLogger);
+    expect(await get(fresh, 'sid')).toBeNull();
+    for (const store of [here, there, fresh]) store.close();
+  });
+
+  it('does not let a save bring back a session the purge ended', async () => {
+    const reported: string[] = [];
+    const store = new SqliteSessionStore(':memory:', lifetimes, silentLogger, (user) => reported.push(user.username));
+    const now = Date.now();
+    const data = signedIn(now - 120_000, now - 61_000);
+    await set(store, 'idle', data);
+    expect(store.purgeExpired()).toBe(1);
+    await set(store, 'idle', { ...data, user: { ...data.user!, lastSeenAt: now } });
+    expect(await get(store, 'idle')).toBeNull();
+    expect(store.purgeExpired()).toBe(0);
+    expect(reported).toEqual(['alice']);
     store.close();
   });
 });
