@@ -6,17 +6,17 @@
  * RSS and latency are measured again. A benchmark, not a test: it prints figures and its targets, and exits 0
  * whatever they are (a failure to run at all exits 1).
  *
- *   npm run bench:proxy -- [--duration 5] [--rounds 3] [--sessions 10000] [--load wrk|autocannon] [--profile] [--no-pin]
+ *   npm run bench:proxy -- [--duration 5] [--rounds 3] [--sessions 10000] [--load wrk|autocannon] [--profile] [--no-pin] [--hold]
  *
  * The load generator is wrk when it is on PATH (it costs the machine least), autocannon otherwise. With two cores or
  * more and `taskset` (util-linux), the proxies (nginx's one worker, each gateway) run on one core and the upstream
  * and the load generator on another, so that neither proxy is measured fighting the load for its core; --no-pin
  * leaves scheduling to the kernel. --profile runs the SQLite gateway under `node --cpu-prof` and prints the
- * functions it spent most of its time in.
+ * functions it spent most of its time in. --hold starts everything, signs in, prints a wrk command and waits for Ctrl+C.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,10 +77,13 @@ const pin = (pid: number | undefined, core: 0 | 1): void => {
   if (pinned && pid !== undefined) spawnSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
 };
 pin(process.pid, 0);
-// The gateway runs as the image runs it, from the build: the sources through tsx would add tsx's loader to its RSS.
-if (spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json')], { stdio: 'inherit' }).status !== 0) {
+// The gateway runs as the image runs it, built: the sources through tsx would add tsx's loader to its RSS. The
+// build goes to the scratch folder, laid out as in the image, so that it never races another build of dist/.
+const built = join(work, 'gateway');
+if (spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', join(built, 'dist')], { stdio: 'inherit' }).status !== 0) {
   throw new Error('the build failed');
 }
+for (const name of ['package.json', 'node_modules', 'views', 'public']) symlinkSync(join(REPO, name), join(built, name));
 const upstream = await startUpstream();
 const radius = await new RadiusTestServer({ secret: SECRET, users: { [ALICE.name]: { password: ALICE.password, attributes: [['Class', 'netbox-admin']] } } }).start({ host: '127.0.0.1', port: 0 });
 const nginx = await startNginx(upstream.url);
@@ -94,6 +97,14 @@ const repeatLogin = await signInAndCount(gatewaySqlite.url);
 await signInAndCount(gatewayMemory.url);
 const sqliteCookie = repeatLogin.cookie;
 const memoryCookie = (await signInAndCount(gatewayMemory.url)).cookie;
+
+if (options.hold) {
+  // For looking at the gateway by hand (strace, perf, a profiler): the stack stays up until Ctrl+C.
+  process.stdout.write(`holding: gateway (SQLite) ${gatewaySqlite.url} pid ${gatewaySqlite.gateway.proc.pid}, upstream ${upstream.url}\n  wrk -c16 -d10s -H '${sqliteCookie}' ${gatewaySqlite.url}${PAGE_PATH}\n`);
+  await new Promise((resolve) => process.once('SIGINT', resolve));
+  await stopAll();
+  process.exit(0);
+}
 
 const paths: Path[] = [
   { name: 'upstream direct', url: upstream.url },
@@ -172,7 +183,15 @@ process.exit(0);
 
 // ---------------------------------------------------------------------------------------------------------------
 
-function parseArguments(args: readonly string[]): { duration: number; rounds: number; sessions: number; load: 'wrk' | 'autocannon' | undefined; profile: boolean; pin: boolean } {
+function parseArguments(args: readonly string[]): {
+  duration: number;
+  rounds: number;
+  sessions: number;
+  load: 'wrk' | 'autocannon' | undefined;
+  profile: boolean;
+  pin: boolean;
+  hold: boolean;
+} {
   const read = (name: string, fallback: number): number => {
     const at = args.indexOf(`--${name}`);
     const value = at === -1 ? fallback : Number(args[at + 1]);
@@ -182,7 +201,7 @@ function parseArguments(args: readonly string[]): { duration: number; rounds: nu
   const loadAt = args.indexOf('--load');
   const load = loadAt === -1 ? undefined : args[loadAt + 1];
   if (load !== undefined && load !== 'wrk' && load !== 'autocannon') throw new Error('--load must be wrk or autocannon');
-  return { duration: read('duration', 5), rounds: read('rounds', 3), sessions: read('sessions', 10_000), load, profile: args.includes('--profile'), pin: !args.includes('--no-pin') };
+  return { duration: read('duration', 5), rounds: read('rounds', 3), sessions: read('sessions', 10_000), load, profile: args.includes('--profile'), pin: !args.includes('--no-pin'), hold: args.includes('--hold') };
 }
 
 function onPath(command: string): boolean {
@@ -203,8 +222,8 @@ async function startUpstream(): Promise<{ url: string; token: string }> {
 
 /** NetBox's sample nginx.conf (contrib/nginx.conf) on plain HTTP, with keep-alive to the upstream and one worker. */
 async function startNginx(upstreamUrl: string): Promise<{ url?: string; missing?: string }> {
-  const binary = ['nginx', '/usr/sbin/nginx'].find((candidate) => candidate.includes('/') ? spawnSync(candidate, ['-v']).status === 0 : onPath(candidate));
-  if (binary === undefined) return { missing: 'not installed' };
+  if (!onPath('nginx')) return { missing: 'not installed' };
+  const binary = 'nginx';
   const port = await freePort();
   const prefix = join(work, 'nginx');
   spawnSync('mkdir', ['-p', prefix]);
@@ -262,7 +281,7 @@ async function startGateway(env: Record<string, string>, profile: boolean): Prom
       ...env,
     },
     30_000,
-    { nodeOptions, built: true },
+    { nodeOptions, builtMain: join(built, 'dist', 'main.js') },
   );
   children.push(gateway.proc);
   pin(gateway.proc.pid, 1);
@@ -419,7 +438,10 @@ async function repeat(run: () => Promise<Measurement>): Promise<Measurement[]> {
 async function stopAll(): Promise<void> {
   for (const { gateway } of [gatewaySqlite, gatewayMemory]) gateway.signal('SIGTERM');
   await Promise.all([gatewaySqlite.gateway.exited, gatewayMemory.gateway.exited]);
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  // nginx's master stops its worker only if it is still there to do it: wait for every child to be gone.
+  const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+  for (const child of running) child.kill('SIGTERM');
+  await Promise.all(running.map((child) => new Promise((resolve) => child.once('exit', resolve))));
   await radius.close();
 }
 
@@ -437,7 +459,7 @@ function printProfile(folder: string): void {
     const { functionName, url, lineNumber } = node.callFrame;
     if (functionName === '(idle)' || functionName === '(program)') continue;
     busy += node.hitCount;
-    const where = url.replace(pathToFileURL(REPO).href, '');
+    const where = url.replace(pathToFileURL(built).href, '').replace(pathToFileURL(REPO).href, '');
     const key = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + node.hitCount);
     const part = where === '' ? (functionName === '(garbage collector)' ? 'garbage collector' : 'native (sockets, crypto, SQLite)') : where.startsWith('node:') ? 'Node core (http, net, streams)' : /^\/?node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ?? where.replace(/^\/?dist\//, 'gateway: ').replace(/\/[^/]+$/, '/');

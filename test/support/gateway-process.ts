@@ -7,13 +7,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const TSX_LOADER = pathToFileURL(join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const MAIN = join(REPO, 'src', 'main.ts');
-const BUILT_MAIN = join(REPO, 'dist', 'main.js');
 
 export interface Launch {
   /** Options for node itself, e.g. `--cpu-prof`. */
   readonly nodeOptions?: readonly string[];
-  /** Run `dist/main.js` (built beforehand) as the image does, instead of the sources through tsx. */
-  readonly built?: boolean;
+  /** A built `main.js` to run as the image does, instead of the sources through tsx. */
+  readonly builtMain?: string;
 }
 
 /**
@@ -35,7 +34,7 @@ export class GatewayProcess {
 
   /** Starts it with LISTEN_PORT=0 and resolves with its URL once it logs that it listens. */
   static async start(env: Record<string, string>, timeoutMs = 20_000, launch: Launch = {}): Promise<{ gateway: GatewayProcess; url: string }> {
-    const entry = launch.built ? [BUILT_MAIN] : ['--import', TSX_LOADER, MAIN];
+    const entry = launch.builtMain === undefined ? ['--import', TSX_LOADER, MAIN] : [launch.builtMain];
     const proc = spawn(process.execPath, [...(launch.nodeOptions ?? []), ...entry], {
       cwd: mkdtempSync(join(tmpdir(), 'nbgw-process-')),
       env: { PATH: process.env['PATH'] ?? '', LISTEN_HOST: '127.0.0.1', LISTEN_PORT: '0', LOG_LEVEL: 'info', ...env },
