@@ -462,7 +462,7 @@ function printProfile(folder: string): void {
     const where = url.replace(pathToFileURL(built).href, '').replace(pathToFileURL(REPO).href, '');
     const key = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + node.hitCount);
-    const part = where === '' ? (functionName === '(garbage collector)' ? 'garbage collector' : 'native (sockets, crypto, SQLite)') : where.startsWith('node:') ? 'Node core (http, net, streams)' : /^\/?node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(where)?.[1] ?? where.replace(/^\/?dist\//, 'gateway: ').replace(/\/[^/]+$/, '/');
+    const part = where === '' ? (functionName === '(garbage collector)' ? 'garbage collector' : 'native (sockets, crypto, SQLite)') : where.startsWith('node:') ? 'Node core (http, net, streams)' : /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(where)?.[1] ?? where.replace(/^\/?dist\//, 'gateway: ').replace(/\/[^/]+$/, '/');
     byPart.set(part, (byPart.get(part) ?? 0) + node.hitCount);
   }
   const share = (hits: number): string => `${((100 * hits) / busy).toFixed(1).padStart(5)}%`;

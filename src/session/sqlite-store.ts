@@ -13,7 +13,7 @@ type Callback = (error?: unknown) => void;
  * within this time, and that process's record of the ended session keeps this one from saving it back.
  */
 export const SESSION_CACHE_MS = 1_000;
-/** Entries at most: the cache holds what a second of traffic touched, never the whole store. */
+/** Entries at most, whatever a second of traffic touched. */
 const SESSION_CACHE_ENTRIES = 10_000;
 /** How long an ended session's ID is remembered, which outlasts any request that began before it ended. */
 const ENDED_KEPT_MS = 3_600_000;
@@ -194,12 +194,13 @@ export class SqliteSessionStore extends session.Store {
   }
 
   #remember(sid: string, data: session.SessionData, expiresAt: number, now: number): void {
-    // Re-inserted, so the Map's order stays oldest read first, and the oldest go when it is full.
+    // Re-inserted, so the Map's order stays oldest read first: what is too old to serve is dropped from the front,
+    // and the cache holds about a second of traffic, not every session seen lately.
     this.#cache.delete(sid);
     this.#cache.set(sid, { data, expiresAt, readAt: now });
-    if (this.#cache.size > SESSION_CACHE_ENTRIES) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.#cache.delete(oldest);
+    for (const [oldSid, cached] of this.#cache) {
+      if (now - cached.readAt < SESSION_CACHE_MS && this.#cache.size <= SESSION_CACHE_ENTRIES) break;
+      this.#cache.delete(oldSid);
     }
   }
 
