@@ -7,6 +7,7 @@
  * whatever they are (a failure to run at all exits 1).
  *
  *   npm run bench:proxy -- [--duration 5] [--rounds 3] [--sessions 10000] [--load wrk|autocannon] [--profile] [--no-pin] [--hold]
+ *                       [--gateway-node-options '--max-semi-space-size=4']
  *
  * The load generator is wrk when it is on PATH (it costs the machine least), autocannon otherwise. With two cores or
  * more and `taskset` (util-linux), the proxies (nginx's one worker, each gateway) run on one core and the upstream
@@ -191,6 +192,7 @@ function parseArguments(args: readonly string[]): {
   profile: boolean;
   pin: boolean;
   hold: boolean;
+  gatewayNodeOptions: string[];
 } {
   const read = (name: string, fallback: number): number => {
     const at = args.indexOf(`--${name}`);
@@ -201,7 +203,9 @@ function parseArguments(args: readonly string[]): {
   const loadAt = args.indexOf('--load');
   const load = loadAt === -1 ? undefined : args[loadAt + 1];
   if (load !== undefined && load !== 'wrk' && load !== 'autocannon') throw new Error('--load must be wrk or autocannon');
-  return { duration: read('duration', 5), rounds: read('rounds', 3), sessions: read('sessions', 10_000), load, profile: args.includes('--profile'), pin: !args.includes('--no-pin'), hold: args.includes('--hold') };
+  return { duration: read('duration', 5), rounds: read('rounds', 3), sessions: read('sessions', 10_000), load, profile: args.includes('--profile'), pin: !args.includes('--no-pin'), hold: args.includes('--hold'),
+    gatewayNodeOptions: args.includes('--gateway-node-options') ? (args[args.indexOf('--gateway-node-options') + 1] ?? '').split(' ').filter(Boolean) : [],
+  };
 }
 
 function onPath(command: string): boolean {
@@ -269,7 +273,7 @@ http {
 }
 
 async function startGateway(env: Record<string, string>, profile: boolean): Promise<{ url: string; gateway: GatewayProcess }> {
-  const nodeOptions = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profile')}`] : [];
+  const nodeOptions = [...options.gatewayNodeOptions, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(work, 'profile')}`] : [])];
   const { gateway, url } = await GatewayProcess.start(
     {
       NETBOX_URL: upstream.url,
