@@ -1,8 +1,7 @@
-import { Agent as HttpAgent, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Transform, type TransformCallback } from 'node:stream';
 import type { Request, Response } from 'express';
-import httpProxy from 'http-proxy';
 import type { Logger } from '../log.js';
 import { applySetCookies, cookieHeader } from '../netbox/cookies.js';
 import type { SignedInUser } from '../session/types.js';
@@ -58,6 +57,8 @@ interface Exchange {
   tooLarge?: boolean;
   /** NetBox's answer has begun: from here on nothing can be sent again. */
   answered?: boolean;
+  /** The client's side has closed without NetBox's answer: nothing more is sent, nothing more is said. */
+  abandoned?: boolean;
   retried?: boolean;
 }
 
@@ -72,43 +73,11 @@ interface Exchange {
 export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, res: Response) => void {
   const netboxOrigin = options.netboxUrl.origin;
   const dropFromBrowser = new Set<string>([...NETBOX_COOKIE_NAMES, options.sessionCookieName]);
-  const exchanges = new WeakMap<IncomingMessage, Exchange>();
-
+  const sendRequest = options.netboxUrl.protocol === 'https:' ? httpsRequest : httpRequest;
   // Kept-alive connections to NetBox, as nginx's `keepalive` upstream: a new TCP (and TLS) connection per request
   // would cost more than the rest of the proxy path.
   const agentOptions = { keepAlive: true, maxSockets: options.maxConnections, maxFreeSockets: options.maxConnections, timeout: IDLE_UPSTREAM_MS, scheduling: 'lifo' as const };
   const agent = options.netboxUrl.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
-  const server = httpProxy.createProxyServer({
-    target: netboxOrigin,
-    agent,
-    // Host names NetBox's own address, as nginx's proxy_pass does; the public host travels in X-Forwarded-Host.
-    changeOrigin: true,
-    xfwd: false,
-    proxyTimeout: UPSTREAM_TIMEOUT_MS,
-    timeout: UPSTREAM_TIMEOUT_MS,
-    selfHandleResponse: true,
-  });
-  // Every call passes its own error callback; this only keeps an unforeseen emit from ending the process.
-  server.on('error', (error: Error) => options.logger.error({ error: error.message }, 'proxy error outside a request'));
-  server.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
-    const exchange = exchanges.get(req);
-    if (exchange === undefined) return;
-    exchange.upstream = proxyReq;
-    if (exchange.tooLarge) proxyReq.destroy();
-  });
-  server.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
-    const exchange = exchanges.get(req);
-    if (exchange === undefined) {
-      proxyRes.destroy();
-      return;
-    }
-    try {
-      answerFromNetbox(exchange, proxyRes);
-    } catch (error) {
-      proxyRes.destroy();
-      fail(exchange, error, 502);
-    }
-  });
 
   function fail(exchange: Exchange, error: unknown, status: number): void {
     const { req, res } = exchange;
@@ -135,6 +104,8 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       const combined = [cookies, cookieHeader(user.netboxCookies)].filter((part) => part !== undefined && part !== '').join('; ');
       if (combined !== '') headers.cookie = combined;
     }
+    // Host names NetBox's own address, as nginx's proxy_pass does; the public host travels in X-Forwarded-Host.
+    headers.host = options.netboxUrl.host;
     // The hygiene step let only `chunked` through; Node has undone it and chunks the body again on the way out.
     if (headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
     // The gateway's own view, which honours X-Forwarded-* only from TRUSTED_PROXIES.
@@ -153,7 +124,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
   function answerFromNetbox(exchange: Exchange, proxyRes: IncomingMessage): void {
     const { req, res, user } = exchange;
     exchange.answered = true;
-    if (exchange.tooLarge) {
+    if (exchange.tooLarge || res.destroyed) {
       proxyRes.destroy();
       return;
     }
@@ -216,40 +187,72 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
     }
     const user = req.session?.user;
     const exchange: Exchange = { req, res, user, siteOrigins: [netboxOrigin, effectiveOrigin(req)] };
-    let body: BodyLimit;
     try {
       req.headers = upstreamHeaders(req, user);
+    } catch (error) {
+      fail(exchange, error, 502);
+      return;
+    }
+    let body: BodyLimit | undefined;
+    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')) {
       body = new BodyLimit(MAX_BODY_BYTES, () => {
         exchange.tooLarge = true;
         exchange.upstream?.destroy();
         refuseOversizedBody(req, res, TOO_LARGE);
       });
-    } catch (error) {
-      fail(exchange, error, 502);
-      return;
+      req.pipe(body);
     }
-    exchanges.set(req, exchange);
-    req.pipe(body);
+    res.on('close', () => {
+      if (exchange.answered) return;
+      // The client is gone (or was answered by the gateway) before NetBox answered: NetBox's request goes too.
+      exchange.abandoned = true;
+      exchange.upstream?.destroy();
+    });
     send(exchange, body, agent);
   };
 
-  function send(exchange: Exchange, body: Readable, through: HttpAgent | false): void {
-    const { req, res } = exchange;
+  /** One request to NetBox; `through` is the pool, or false for a connection of its own. */
+  function send(exchange: Exchange, body: BodyLimit | undefined, through: HttpAgent | false): void {
+    const { req } = exchange;
+    let upstream: ClientRequest;
     try {
-      server.web(req, res, { buffer: body, agent: through }, (error) => {
-        if (exchange.tooLarge) return;
-        if (mayResend(exchange, error)) {
-          exchange.retried = true;
-          // NetBox closed a kept-alive connection as the request went out: it never saw it. Once, on a new connection.
-          send(exchange, Readable.from([]), false);
-          return;
-        }
-        fail(exchange, error, (error as NodeJS.ErrnoException).code === 'ECONNRESET' ? 504 : 502);
+      upstream = sendRequest({
+        protocol: options.netboxUrl.protocol,
+        hostname: options.netboxUrl.hostname,
+        port: options.netboxUrl.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent: through,
       });
     } catch (error) {
       // http.request refuses a header value it cannot send before anything leaves the gateway.
       fail(exchange, error, 502);
+      return;
     }
+    exchange.upstream = upstream;
+    upstream.setTimeout(UPSTREAM_TIMEOUT_MS, () => upstream.destroy(Object.assign(new Error('NetBox did not answer in time'), { code: 'ETIMEDOUT' })));
+    upstream.on('response', (proxyRes: IncomingMessage) => {
+      try {
+        answerFromNetbox(exchange, proxyRes);
+      } catch (error) {
+        proxyRes.destroy();
+        fail(exchange, error, 502);
+      }
+    });
+    upstream.on('error', (error: Error) => {
+      if (exchange.tooLarge || exchange.abandoned || exchange.upstream !== upstream) return;
+      if (mayResend(exchange, error)) {
+        exchange.retried = true;
+        // NetBox closed a kept-alive connection as the request went out: it never saw it. Once, on a new connection.
+        send(exchange, undefined, false);
+        return;
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      fail(exchange, error, code === 'ETIMEDOUT' || code === 'ECONNRESET' ? 504 : 502);
+    });
+    if (body === undefined) upstream.end();
+    else body.pipe(upstream);
   }
 }
 

@@ -44,7 +44,8 @@ export function requestHygiene(options: RequestHygieneOptions): RequestHandler {
         res.status(501).set('Connection', 'close').type('text/plain').send('Only the chunked transfer coding is supported.');
         return;
       }
-      // http-proxy declares a DELETE or OPTIONS without Content-Length empty, and would send the chunked body after it.
+      // Proxies disagree on whether a DELETE or OPTIONS without Content-Length has a body (http-proxy, which the gateway
+      // once used, declared it empty and sent the chunks after it, as the next request): refused, never guessed.
       if (req.method === 'DELETE' || req.method === 'OPTIONS') {
         res.status(411).set('Connection', 'close').type('text/plain').send(`A ${req.method} body needs a Content-Length.`);
         return;

@@ -19,7 +19,7 @@ const DECODE_ROUNDS = 3;
 /**
  * The one path every routing decision, and NetBox, sees. Browsers send targets already normalised and
  * percent-encoded, so anything else is an attack or a broken client and gets 400 rather than a guess at what it
- * means: each component that decodes differently (Django, express.static, http-proxy's `url.parse`, which turns `\`
+ * means: each component that decodes differently (Django, express.static, Node's legacy `url.parse`, which turns `\`
  * into `/`) would otherwise route a different path than the one checked. Repeated slashes are merged, as nginx does.
  */
 export function canonicalTarget(target: string): CanonicalTarget {

@@ -616,7 +616,7 @@ describe.each(MODES)('malformed requests over raw sockets ($name mode)', (mode) 
         if (recorded.method === 'GET' && recorded.path === '/api/users/config/') doubleSeen.tokenChecks += 1;
         else if (recorded.path.startsWith('/static/')) doubleSeen.static += 1;
         else doubleSeen.other += 1;
-        // http-proxy would send a DELETE/OPTIONS as empty and its chunked body after it, as the next request.
+        // A proxy that took a DELETE/OPTIONS as empty would send its chunked body after it, as the next request.
         if (headers[CHUNKED_DELETE_HEADER] !== undefined || ((recorded.method === 'DELETE' || recorded.method === 'OPTIONS') && headers['transfer-encoding'] !== undefined)) {
           fail(`reached NetBox: ${recorded.method} with a chunked body`, () => leakDetail(recorded, `${recorded.method} ${recorded.path}`, batch));
         }

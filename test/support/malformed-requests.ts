@@ -401,7 +401,7 @@ function addSession(plan: SessionPlan, m: Message): void {
 
 /**
  * Makes a few signed-in messages without a body a DELETE or OPTIONS with a chunked body (which the gateway refuses
- * with 411; http-proxy would send it on as an empty request followed by the body): the generator alone makes too
+ * with 411; a proxy that took it as empty would send the body after it as a request of its own): the generator alone makes too
  * few of them that are otherwise good enough to get that far. Half go to the double's upload endpoint.
  */
 function chunkedDelete(plan: SessionPlan, m: Message, id: number): void {
