@@ -8,14 +8,16 @@ import { renderUnavailable } from './answers.js';
  * reaches NetBox. Only NetBox's token paths, and only without a gateway session.
  */
 export function tokenPassThrough({ tokenCheck, proxy }: { readonly tokenCheck: TokenCheck; readonly proxy: (req: Request, res: Response) => void }): RequestHandler {
-  return async (req: Request, res: Response, next: NextFunction) => {
+  // Not an async function: the signed-in page views that pass straight through should not each make a promise.
+  return (req: Request, res: Response, next: NextFunction) => {
     if (req.session.user || !isTokenPath(req.path)) return next();
     const authorization = req.get('authorization');
     if (authorization === undefined || !isNetboxToken(authorization)) return next();
-    const verdict = await tokenCheck.verdict(authorization, req.ip ?? '');
-    if (verdict === 'valid') proxy(req, res);
-    else if (verdict === 'invalid') res.status(403).json({ detail: 'Invalid token.' });
-    else renderUnavailable(req, res, 502);
+    tokenCheck.verdict(authorization, req.ip ?? '').then((verdict) => {
+      if (verdict === 'valid') proxy(req, res);
+      else if (verdict === 'invalid') res.status(403).json({ detail: 'Invalid token.' });
+      else renderUnavailable(req, res, 502);
+    }, next);
   };
 }
 
