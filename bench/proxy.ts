@@ -449,30 +449,57 @@ async function stopAll(): Promise<void> {
   await radius.close();
 }
 
-/** The top of a .cpuprofile by self time, as `node --cpu-prof` wrote it when the gateway exited. */
+/**
+ * Where the gateway's CPU time went, as `node --cpu-prof` wrote it when the gateway exited: each sample is charged to
+ * the innermost frame on its stack that is the gateway's own code or a package (what that code made Node do
+ * included), else to Node's own HTTP work; then the functions by self time.
+ */
 function printProfile(folder: string): void {
   const file = readdirSync(folder).find((name) => name.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error(`no .cpuprofile in ${folder}`);
   const profile = JSON.parse(readFileSync(join(folder, file), 'utf8')) as {
-    nodes: { id: number; hitCount: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+    nodes: { id: number; hitCount: number; children?: number[]; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+    samples: number[];
   };
-  const self = new Map<string, number>();
-  const byPart = new Map<string, number>();
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const idle = (name: string): boolean => name === '(idle)' || name === '(program)';
+  const place = (url: string): string => url.replace(pathToFileURL(built).href, '').replace(pathToFileURL(REPO).href, '');
+  const owner = (url: string): string | undefined => {
+    const where = place(url);
+    const pkg = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(where)?.[1];
+    if (pkg !== undefined) return `package ${pkg}`;
+    return /^\/?dist\//.test(where) ? `gateway ${where.replace(/^\/?dist\//, '')}` : undefined;
+  };
+
+  const charged = new Map<string, number>();
   let busy = 0;
+  for (const id of profile.samples) {
+    const leaf = byId.get(id);
+    if (leaf === undefined || idle(leaf.callFrame.functionName)) continue;
+    busy += 1;
+    let part = leaf.callFrame.functionName === '(garbage collector)' ? 'garbage collector' : 'Node core (parsing, sockets, streams, writes)';
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const found = owner(byId.get(at)?.callFrame.url ?? '');
+      if (found !== undefined) {
+        part = found;
+        break;
+      }
+    }
+    charged.set(part, (charged.get(part) ?? 0) + 1);
+  }
+  const self = new Map<string, number>();
   for (const node of profile.nodes) {
     const { functionName, url, lineNumber } = node.callFrame;
-    if (functionName === '(idle)' || functionName === '(program)') continue;
-    busy += node.hitCount;
-    const where = url.replace(pathToFileURL(built).href, '').replace(pathToFileURL(REPO).href, '');
-    const key = `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
+    if (idle(functionName)) continue;
+    const key = `${functionName || '(anonymous)'} ${place(url)}:${lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + node.hitCount);
-    const part = where === '' ? (functionName === '(garbage collector)' ? 'garbage collector' : 'native (sockets, crypto, SQLite)') : where.startsWith('node:') ? 'Node core (http, net, streams)' : /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(where)?.[1] ?? where.replace(/^\/?dist\//, 'gateway: ').replace(/\/[^/]+$/, '/');
-    byPart.set(part, (byPart.get(part) ?? 0) + node.hitCount);
   }
   const share = (hits: number): string => `${((100 * hits) / busy).toFixed(1).padStart(5)}%`;
-  process.stdout.write(`\nCPU profile of the SQLite gateway (${join(folder, file)}), self time as a share of its busy time\n  by part:\n`);
-  for (const [part, hits] of [...byPart].sort((a, b) => b[1] - a[1]).slice(0, 15)) process.stdout.write(`  ${share(hits)}  ${part}\n`);
-  process.stdout.write('  top 20 functions:\n');
+  process.stdout.write(`\nCPU profile of the SQLite gateway (${join(folder, file)}), as a share of its busy time\n  by the innermost of our files or packages on the stack:\n`);
+  for (const [part, hits] of [...charged].sort((a, b) => b[1] - a[1]).slice(0, 15)) process.stdout.write(`  ${share(hits)}  ${part}\n`);
+  process.stdout.write('  top 20 functions by self time:\n');
   for (const [key, hits] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 20)) process.stdout.write(`  ${share(hits)}  ${key}\n`);
 }
 
