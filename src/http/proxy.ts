@@ -91,12 +91,26 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
     }
   }
 
+  /**
+   * The gateway's own headers come first. A server keeps only so many header fields (Node 2,000, gunicorn refuses
+   * past 100): a client that sends thousands must push its own out of what NetBox reads, never the gateway's
+   * forwarding, cookie and identity headers.
+   */
   function upstreamHeaders(req: Request, user: SignedInUser | undefined): IncomingHttpHeaders {
-    const headers: IncomingHttpHeaders = {};
-    for (const [name, value] of Object.entries(req.headers)) {
-      // Forwarding headers are the gateway's to state; Expect was answered by the gateway already.
-      if (name === 'forwarded' || name.startsWith('x-forwarded-') || name === 'x-real-ip' || name === 'expect' || name === 'cookie' || HOP_BY_HOP_REQUEST.has(name)) continue;
-      headers[name] = value;
+    const identity = user && options.remoteUser ? [options.remoteUser.header.toLowerCase(), options.remoteUser.groupHeader.toLowerCase()] : [];
+    // Host names NetBox's own address, as nginx's proxy_pass does; the public host travels in X-Forwarded-Host.
+    // X-Forwarded-* are the gateway's own view, which honours the client's only from TRUSTED_PROXIES; req.ips is the
+    // trusted part of the client's chain (empty without TRUSTED_PROXIES), and the peer comes last.
+    const headers: IncomingHttpHeaders = {
+      host: options.netboxUrl.host,
+      'x-forwarded-host': req.host,
+      'x-forwarded-proto': req.protocol,
+      'x-forwarded-for': [...req.ips, req.socket.remoteAddress].filter(Boolean).join(', '),
+      'x-real-ip': req.ip ?? '',
+    };
+    if (user && options.remoteUser) {
+      headers[identity[0]!] = user.username;
+      headers[identity[1]!] = user.groups.join(options.remoteUser.groupSeparator);
     }
     // Static files and token calls need no cookies, and NetBox's cookie names are its operators' to change.
     if (user) {
@@ -104,20 +118,14 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       const combined = [cookies, cookieHeader(user.netboxCookies)].filter((part) => part !== undefined && part !== '').join('; ');
       if (combined !== '') headers.cookie = combined;
     }
-    // Host names NetBox's own address, as nginx's proxy_pass does; the public host travels in X-Forwarded-Host.
-    headers.host = options.netboxUrl.host;
+    for (const [name, value] of Object.entries(req.headers)) {
+      // Forwarding headers are the gateway's to state; Expect was answered by the gateway already.
+      if (name === 'host' || name === 'forwarded' || name.startsWith('x-forwarded-') || name === 'x-real-ip' || name === 'expect' || name === 'cookie') continue;
+      if (HOP_BY_HOP_REQUEST.has(name) || identity.includes(name)) continue;
+      headers[name] = value;
+    }
     // The hygiene step let only `chunked` through; Node has undone it and chunks the body again on the way out.
     if (headers['transfer-encoding'] !== undefined) headers['transfer-encoding'] = 'chunked';
-    // The gateway's own view, which honours X-Forwarded-* only from TRUSTED_PROXIES.
-    headers['x-forwarded-host'] = req.host;
-    headers['x-forwarded-proto'] = req.protocol;
-    // req.ips is the trusted part of the client's chain (empty without TRUSTED_PROXIES); the peer comes last.
-    headers['x-forwarded-for'] = [...req.ips, req.socket.remoteAddress].filter(Boolean).join(', ');
-    headers['x-real-ip'] = req.ip ?? '';
-    if (user && options.remoteUser) {
-      headers[options.remoteUser.header.toLowerCase()] = user.username;
-      headers[options.remoteUser.groupHeader.toLowerCase()] = user.groups.join(options.remoteUser.groupSeparator);
-    }
     return headers;
   }
 
