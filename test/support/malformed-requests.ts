@@ -356,8 +356,12 @@ function emptyMessage(): Message {
   return { method: 'GET', sep: ' ', target: '/', version: 'HTTP/1.1', headers: [], body: '', eol: '\r\n', complete: true, labels: [] };
 }
 
-function withFuzzId(rng: Rng, m: Message, id: number): void {
-  m.headers.splice(rng.int(m.headers.length + 1), 0, `X-Fuzz-Id: ${id}`);
+/**
+ * The harness's own headers go first: a server keeps only so many header fields (Node 2,000), and the gateway sends
+ * its own ahead of the client's, so with thousands of fields the last ones never reach the double.
+ */
+function withFuzzId(m: Message, id: number): void {
+  m.headers.unshift(`X-Fuzz-Id: ${id}`);
 }
 
 /** The signed-in part of a request: its own generator, so the anonymous requests of a seed stay what they were. */
@@ -392,7 +396,7 @@ function addSession(plan: SessionPlan, m: Message): void {
     m.headers[at] = placement === 'append' ? `${line}; ${pair}` : line.replace(/^(cookie:[ \t]*)/i, `$1${pair}; `);
   }
   m.labels.push(`session:${placement}`);
-  m.headers.splice(rng.int(m.headers.length + 1), 0, `X-Fuzz-Signed-In: ${plan.user}`);
+  m.headers.unshift(`X-Fuzz-Signed-In: ${plan.user}`);
   if ((m.method === 'DELETE' || m.method === 'OPTIONS') && m.headers.some((line) => /(^|\n)transfer-encoding:/i.test(line))) {
     m.headers.push('X-Fuzz-Chunked-Delete: 1');
     m.labels.push('session:chunked-delete');
@@ -504,7 +508,7 @@ function generalMessage(rng: Rng, id: number): Message {
   ]);
   addExtras(rng, m, count, rng.chance(0.5) ? IDENTITY_EXTRAS : [...IDENTITY_EXTRAS, ...SYNTAX_EXTRAS]);
   if (rng.chance(0.3)) m.headers.push(rng.pick(['Connection: close', 'Connection: keep-alive', 'connection: Close']));
-  withFuzzId(rng, m, id);
+  withFuzzId(m, id);
   if (rng.chance(0.02)) {
     m.eol = '\n';
     m.labels.push('framing:lf-only');
@@ -535,7 +539,7 @@ function staticMessage(rng: Rng, id: number): Message {
   host(rng, m);
   m.labels.push(`host:${hostName}`);
   addExtras(rng, m, rng.between(1, 4), rng.chance(0.7) ? IDENTITY_EXTRAS : [...IDENTITY_EXTRAS, ...SYNTAX_EXTRAS]);
-  withFuzzId(rng, m, id);
+  withFuzzId(m, id);
   return m;
 }
 
