@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Request, Response } from 'express';
 import type { Logger } from '../log.js';
@@ -76,8 +77,11 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
   const sendRequest = options.netboxUrl.protocol === 'https:' ? httpsRequest : httpRequest;
   // Kept-alive connections to NetBox, as nginx's `keepalive` upstream: a new TCP (and TLS) connection per request
   // would cost more than the rest of the proxy path.
-  const agentOptions = { keepAlive: true, maxSockets: options.maxConnections, maxFreeSockets: options.maxConnections, timeout: IDLE_UPSTREAM_MS, scheduling: 'lifo' as const };
+  const agentOptions = { keepAlive: true, maxSockets: options.maxConnections, maxFreeSockets: options.maxConnections, scheduling: 'lifo' as const };
   const agent = options.netboxUrl.protocol === 'https:' ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  // Only idle connections time out this soon (the agent closes a free one on its timeout). The agent's own `timeout`
+  // option would also apply while connecting, and fail a request whose SYN had to be sent twice.
+  agent.on('free', (socket: Socket) => socket.setTimeout(IDLE_UPSTREAM_MS));
 
   function fail(exchange: Exchange, error: unknown, status: number): void {
     const { req, res } = exchange;
