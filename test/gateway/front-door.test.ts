@@ -329,7 +329,9 @@ describe('the front door (password mode)', () => {
     // Node keeps 2,000 header fields of a request (gunicorn refuses past 100). The gateway's own headers go first, so
     // whatever NetBox's server drops at the end is the client's. Found by the malformed-request fuzz (FUZZ_SEED=0x165f8c12).
     stack.netbox.state.clearRequests();
-    const junk = Array.from({ length: 1998 }, (_, i) => `x${i.toString(36)}:\r\n`).join('');
+    // Names as short as they go (0, 1, ... zz, 100, ...), so that the head stays well under Node's 16 KiB, also with the
+    // space Node writes after each colon on the way to NetBox.
+    const junk = Array.from({ length: 1998 }, (_, i) => `${i.toString(36)}:\r\n`).join('');
     const answer = await sendRaw(stack.gateway.url, `GET /__double__/headers HTTP/1.1\r\nHost: x\r\nCookie: ${bobCookie()}\r\n${junk}Connection: close\r\n\r\n`);
     expect(answer.status).toBe(200);
     const seen = stack.netbox.state.requestsTo('/__double__/headers')[0]!.headers;
@@ -338,9 +340,9 @@ describe('the front door (password mode)', () => {
     expect(seen['x-forwarded-for']).toBe('127.0.0.1');
     expect(seen['x-real-ip']).toBe('127.0.0.1');
     expect(seen.cookie).toMatch(/(^|; )sessionid=/);
-    expect(seen.x0).toBe('');
+    expect(seen['0']).toBe('');
     // The double, a Node server, kept 2,000 fields: the client's last ones are what went.
-    expect(seen[`x${(1997).toString(36)}`]).toBeUndefined();
+    expect(seen[(1997).toString(36)]).toBeUndefined();
   });
 
   it('10: headers the client names in Connection are dropped before the gateway sets its own', async () => {
