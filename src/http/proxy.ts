@@ -96,9 +96,9 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
   }
 
   /**
-   * The gateway's own headers come first. A server keeps only so many header fields (Node 2,000, gunicorn refuses
-   * past 100): a client that sends thousands must push its own out of what NetBox reads, never the gateway's
-   * forwarding, cookie and identity headers.
+   * The gateway's own headers come first. A server reads only so many header fields (Node 20 keeps 1,000 and drops
+   * the rest, Node 24 refuses past 1,000, gunicorn past 100): a client that sends a flood of them must push its own
+   * out of what NetBox reads, never the gateway's forwarding, cookie and identity headers.
    */
   function upstreamHeaders(req: Request, user: SignedInUser | undefined): IncomingHttpHeaders {
     const identity = user && options.remoteUser ? [options.remoteUser.header.toLowerCase(), options.remoteUser.groupHeader.toLowerCase()] : [];

@@ -325,24 +325,33 @@ describe('the front door (password mode)', () => {
     expect(plain.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
-  it('10: a client that sends 2,000 header fields pushes out its own, never the gateway\'s forwarding headers and cookies', async () => {
-    // Node keeps 2,000 header fields of a request (gunicorn refuses past 100). The gateway's own headers go first, so
-    // whatever NetBox's server drops at the end is the client's. Found by the malformed-request fuzz (FUZZ_SEED=0x165f8c12).
+  it('10: the gateway\'s own headers reach NetBox before the client\'s, so a flood of fields pushes out only the client\'s', async () => {
+    // A server reads only so many header fields: Node 20 keeps 1,000 and drops the rest without a word, Node 24 answers
+    // 431, gunicorn refuses past 100. Found by the malformed-request fuzz (FUZZ_SEED=0x165f8c12), where the gateway's
+    // forwarding headers came last and were the ones dropped.
+    const ownFirst = ['host', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-for', 'x-real-ip', 'cookie'];
+    // Not digits alone: an object lists integer-like keys first, whatever order they came in.
+    const junk = (count: number) => Array.from({ length: count }, (_, i) => `j${i.toString(36)}:\r\n`).join('');
+    const send = (count: number) =>
+      sendRaw(stack.gateway.url, `GET /__double__/headers HTTP/1.1\r\nHost: x\r\nCookie: ${bobCookie()}\r\n${junk(count)}Connection: close\r\n\r\n`);
+
     stack.netbox.state.clearRequests();
-    // Names as short as they go (0, 1, ... zz, 100, ...), so that the head stays well under Node's 16 KiB, also with the
-    // space Node writes after each colon on the way to NetBox.
-    const junk = Array.from({ length: 1998 }, (_, i) => `${i.toString(36)}:\r\n`).join('');
-    const answer = await sendRaw(stack.gateway.url, `GET /__double__/headers HTTP/1.1\r\nHost: x\r\nCookie: ${bobCookie()}\r\n${junk}Connection: close\r\n\r\n`);
-    expect(answer.status).toBe(200);
-    const seen = stack.netbox.state.requestsTo('/__double__/headers')[0]!.headers;
-    expect(seen['x-forwarded-proto']).toBe('http');
-    expect(seen['x-forwarded-host']).toBe('x');
-    expect(seen['x-forwarded-for']).toBe('127.0.0.1');
-    expect(seen['x-real-ip']).toBe('127.0.0.1');
-    expect(seen.cookie).toMatch(/(^|; )sessionid=/);
-    expect(seen['0']).toBe('');
-    // The double, a Node server, kept 2,000 fields: the client's last ones are what went.
-    expect(seen[(1997).toString(36)]).toBeUndefined();
+    expect((await send(20)).status).toBe(200);
+    const few = stack.netbox.state.requestsTo('/__double__/headers')[0]!.headers;
+    expect(Object.keys(few).slice(0, ownFirst.length)).toEqual(ownFirst);
+
+    // 996 of the client's and the gateway's 6 pass what NetBox's server (here a Node server, like the gateway) reads.
+    stack.netbox.state.clearRequests();
+    const flood = await send(996);
+    expect([200, 431]).toContain(flood.status);
+    for (const recorded of stack.netbox.state.requestsTo('/__double__/headers')) {
+      expect(recorded.headers['x-forwarded-proto']).toBe('http');
+      expect(recorded.headers['x-forwarded-for']).toBe('127.0.0.1');
+      expect(recorded.headers['x-real-ip']).toBe('127.0.0.1');
+      expect(recorded.headers.cookie).toMatch(/(^|; )sessionid=/);
+      expect(recorded.headers[`j${(995).toString(36)}`]).toBeUndefined();
+    }
+    if (process.versions.node.startsWith('20.')) expect(flood.status).toBe(200);
   });
 
   it('10: headers the client names in Connection are dropped before the gateway sets its own', async () => {

@@ -357,7 +357,7 @@ function emptyMessage(): Message {
 }
 
 /**
- * The harness's own headers go first: a server keeps only so many header fields (Node 2,000), and the gateway sends
+ * The harness's own headers go first: a server keeps only so many header fields (Node 20: 1,000), and the gateway sends
  * its own ahead of the client's, so with thousands of fields the last ones never reach the double.
  */
 function withFuzzId(m: Message, id: number): void {
