@@ -8,6 +8,7 @@ import { applySetCookies, cookieHeader } from '../netbox/cookies.js';
 import type { SignedInUser } from '../session/types.js';
 import { effectiveOrigin } from './csrf.js';
 import { refuseOversizedBody } from './oversized.js';
+import { HOP_BY_HOP } from './request-hygiene.js';
 import { NETBOX_COOKIE_NAMES, upstreamCookieHeader } from './upstream-cookies.js';
 import { localLocation } from './upstream-location.js';
 
@@ -25,7 +26,7 @@ const RETRIABLE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Response headers that describe NetBox's connection to the gateway, not the gateway's to the browser. */
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate']);
 /** Request headers about the client's connection to the gateway; the request hygiene has dropped them already. */
-const HOP_BY_HOP_REQUEST = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'upgrade']);
+const HOP_BY_HOP_REQUEST = new Set(HOP_BY_HOP);
 /** htmx follows these like Location (NetBox answers htmx requests with them). */
 const HTMX_REDIRECTS = ['hx-redirect', 'hx-location'];
 
@@ -206,7 +207,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       return;
     }
     let body: BodyLimit | undefined;
-    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')) {
+    if (declaresBody(req.headers)) {
       body = new BodyLimit(MAX_BODY_BYTES, () => {
         exchange.tooLarge = true;
         exchange.upstream?.destroy();
@@ -278,9 +279,12 @@ function mayResend(exchange: Exchange, error: Error): boolean {
     !exchange.answered &&
     !res.headersSent &&
     RETRIABLE_METHODS.has(req.method) &&
-    req.headers['transfer-encoding'] === undefined &&
-    (req.headers['content-length'] === undefined || req.headers['content-length'] === '0')
+    !declaresBody(req.headers)
   );
+}
+
+function declaresBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 }
 
 const TOO_LARGE = 'Request body larger than 25 MB.';

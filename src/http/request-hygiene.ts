@@ -8,7 +8,7 @@ import { canonicalTarget } from './request-target.js';
 const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?|\[([0-9A-Fa-f:.]+)\])(?::([0-9]{1,5}))?$/;
 
 /** Hop-by-hop by definition (RFC 9110 §7.6.1, and the older ones proxies still send). */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate'];
+export const HOP_BY_HOP: readonly string[] = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade', 'proxy-authorization', 'proxy-authenticate'];
 
 /**
  * What `Connection` may not remove: the framing of the request, the Host every later check reads, and what the
