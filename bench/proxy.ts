@@ -16,7 +16,7 @@
  * functions it spent most of its time in. --hold starts everything, signs in, prints a wrk command and waits for Ctrl+C.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -24,8 +24,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
-import type session from 'express-session';
 import { silentLogger } from '../src/log.js';
+import { newSessionId, signedCookieValue, verifiedSessionId } from '../src/session/session-id.js';
 import { SqliteSessionStore } from '../src/session/sqlite-store.js';
 import { CookieBrowser } from '../test/netbox-double/browser.js';
 import { freePort } from '../test/support/free-port.js';
@@ -392,10 +392,8 @@ function rss(gateway: GatewayProcess): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-/** express-session's cookie value for a session ID: `s:` + the ID + its HMAC-SHA256 under the session secret. */
 function signedCookie(sid: string): string {
-  const mac = createHmac('sha256', SESSION_SECRET).update(sid).digest('base64').replace(/=+$/, '');
-  return `${COOKIE_NAME}=${encodeURIComponent(`s:${sid}.${mac}`)}`;
+  return `${COOKIE_NAME}=${signedCookieValue(sid, SESSION_SECRET)}`;
 }
 
 async function liveSessions(gateway: GatewayProcess, url: string, cookie: string): Promise<{ rssBefore: number; rssAfter: number; emptyP50: number; fullOneP50: number; fullSpreadP50: number }> {
@@ -404,19 +402,19 @@ async function liveSessions(gateway: GatewayProcess, url: string, cookie: string
   const emptyP50 = median(await repeat(() => measure(path, PAGE_PATH, 1))).p50;
 
   // The sessions are written the way the gateway writes them: through its store, into the gateway's own file.
-  const sid = decodeURIComponent(cookie.slice(COOKIE_NAME.length + 1)).slice(2).replace(/\.[^.]*$/, '');
+  const sid = verifiedSessionId(cookie.slice(COOKIE_NAME.length + 1), SESSION_SECRET);
+  if (sid === undefined) throw new Error('the signed-in cookie does not carry a session ID');
   const store = new SqliteSessionStore(sqlitePath, SESSION_LIFETIMES, silentLogger, () => {}, 3600_000);
-  const template = await new Promise<session.SessionData>((resolve, reject) =>
-    store.get(sid, (error, data) => (data ? resolve(data) : reject(error ?? new Error('the signed-in session is not in the store')))),
-  );
+  const template = await store.get(sid);
+  if (template === undefined) throw new Error('the signed-in session is not in the store');
   const cookies: string[] = [];
   for (let i = 0; i < options.sessions; i += 1) {
-    const id = randomBytes(24).toString('base64url');
+    const id = newSessionId();
     const now = Date.now();
-    store.set(id, { ...template, user: template.user && { ...template.user, accountingId: `bench-${i}`, signedInAt: now, lastSeenAt: now } });
+    await store.set(id, { ...template, user: template.user && { ...template.user, accountingId: `bench-${i}`, signedInAt: now, lastSeenAt: now } });
     cookies.push(signedCookie(id));
   }
-  store.close();
+  await store.close();
   const agent = new Agent({ keepAlive: true, maxSockets: 16 });
   for (let i = 0; i < cookies.length; i += 16) {
     const answers = await Promise.all(cookies.slice(i, i + 16).map((each) => status(`${url}${PAGE_PATH}`, each, agent)));

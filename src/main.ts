@@ -21,8 +21,9 @@ import { PasswordWebSession, RemoteUserWebSession } from './netbox/web-session.j
 import { LoginRegulation } from './regulation/regulator.js';
 import { SqliteRegulationStore } from './regulation/sqlite-store.js';
 import { createRoleMapper } from './roles/engine.js';
-import { createSessionLayer, sqliteLocation } from './session/index.js';
+import { createSessionStore, sqliteLocation } from './session/index.js';
 import { SessionLifecycle } from './session/lifecycle.js';
+import type { SessionStore } from './session/types.js';
 
 export interface RunningGateway {
   readonly server: Server;
@@ -37,6 +38,8 @@ export interface RunningGateway {
   drain(graceMs: number): Promise<void>;
   /** Re-reads the TLS certificate and key (SIGHUP). */
   reloadTls(): void;
+  /** Where the sessions are: tests look into it. */
+  readonly sessions: SessionStore;
 }
 
 /** The composition root: every concrete piece is chosen here and nowhere else. */
@@ -82,7 +85,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   });
   const sessionLogger = logger.child({ module: 'session' });
   const lifecycle = new SessionLifecycle({ accounting, webSessions, lifetimes: config.session, logger: sessionLogger });
-  const sessions = createSessionLayer(config.session, lifecycle, sessionLogger);
+  const sessionStore = createSessionStore(config.session, lifecycle, sessionLogger);
   const regulationLogger = logger.child({ module: 'regulation' });
   // Beside the sessions, so bans survive a restart exactly when sessions do.
   const regulationStore = new SqliteRegulationStore(sqliteLocation(config.session), regulationLogger);
@@ -97,8 +100,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     netboxUrl: config.netbox.url,
     netboxMaxConnections: config.netbox.maxConnections,
     trustedProxies: config.trustedProxies,
-    sessionCookieName: config.session.cookieName,
-    session: sessions.middleware,
+    session: { store: sessionStore, cookieName: config.session.cookieName, secret: config.session.secret, logger: sessionLogger },
     signIn,
     webSessions,
     lifecycle,
@@ -133,7 +135,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const release = async () => {
     await lifecycle.drain();
     authenticator.close();
-    sessions.store.close();
+    await sessionStore.close();
     await regulationStore.close();
   };
   const listeners = [server, ...(redirect ? [redirect] : [])];
@@ -151,6 +153,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     server,
     url,
     reloadTls,
+    sessions: sessionStore,
     close: () =>
       (ending ??= (async () => {
         for (const listener of listeners) listener.closeAllConnections();

@@ -1,12 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
 import type { SignIn } from '../login/sign-in.js';
 import type { TokenCheck } from '../netbox/token-check.js';
 import type { WebSessionOpener } from '../netbox/types.js';
 import type { LoginRegulation } from '../regulation/regulator.js';
 import type { SessionLifecycle } from '../session/lifecycle.js';
-import '../session/types.js';
 import { renderUnavailable, wantsJson } from './answers.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { createNetboxProxy } from './proxy.js';
@@ -14,6 +13,7 @@ import { refuseOversizedBody } from './oversized.js';
 import { readinessHandler, type ReadinessDeps } from './ready.js';
 import { requestHygiene } from './request-hygiene.js';
 import { securityHeaders } from './security-headers.js';
+import { gatewaySession, type SessionOptions } from './session.js';
 import { signInGate } from './sign-in-gate.js';
 import { staticFiles } from './static-files.js';
 import { tokenPassThrough } from './token-pass-through.js';
@@ -27,8 +27,7 @@ export interface AppDeps {
   readonly netboxUrl: URL;
   readonly netboxMaxConnections: number;
   readonly trustedProxies: readonly string[];
-  readonly sessionCookieName: string;
-  readonly session: RequestHandler;
+  readonly session: SessionOptions;
   readonly signIn: SignIn;
   readonly webSessions: WebSessionOpener;
   readonly lifecycle: SessionLifecycle;
@@ -67,7 +66,7 @@ export function createApp(deps: AppDeps): express.Express {
   const proxy = createNetboxProxy({
     netboxUrl: deps.netboxUrl,
     maxConnections: deps.netboxMaxConnections,
-    sessionCookieName: deps.sessionCookieName,
+    sessionCookieName: deps.session.cookieName,
     remoteUser: deps.sendRemoteUser ? deps.remoteUser : undefined,
     logger: deps.logger,
     renderUnavailable,
@@ -87,7 +86,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.get('/-/ready', readinessHandler(deps.readiness));
   app.use(staticFiles({ staticRoot: deps.staticRoot, proxy }));
-  app.use(deps.session);
+  app.use(gatewaySession(deps.session));
   app.use(noteActivity);
   app.use(tokenPassThrough({ tokenCheck: deps.tokenCheck, proxy }));
   app.use(
@@ -130,7 +129,7 @@ function gatewayPageHeaders(_req: Request, res: Response, next: NextFunction): v
 function noteActivity(req: Request, _res: Response, next: NextFunction): void {
   const user = req.session.user;
   const now = Date.now();
-  if (user && now - user.lastSeenAt > LAST_SEEN_RESOLUTION_MS) user.lastSeenAt = now;
+  if (user && now - user.lastSeenAt > LAST_SEEN_RESOLUTION_MS) req.session.updateUser({ lastSeenAt: now });
   next();
 }
 

@@ -88,7 +88,7 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
     // The second step answers the challenge kept in this session; the browser cannot choose the user or server.
     if (typeof body.challenge_answer === 'string') {
       const pending = req.session.challenge;
-      delete req.session.challenge;
+      req.session.challenge = undefined;
       if (!pending || Date.now() - pending.issuedAt > CHALLENGE_MAX_AGE_MS) {
         renderLogin(req, res, 400, { next, error: 'Your sign-in took too long. Please start again.' });
         return;
@@ -136,8 +136,6 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
 
     // Signing in again from a signed-in browser replaces that session: it ends like a logout.
     if (req.session.user) await lifecycle.ended(req.session.user, 'logout');
-    // A new session ID at login, so an ID planted before sign-in (session fixation) is worthless after it.
-    await promisify((done) => req.session.regenerate(done));
     const now = Date.now();
     const user: SignedInUser = {
       username: result.user.username,
@@ -150,8 +148,7 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
       lastSeenAt: now,
       netboxCookies: result.netboxCookies,
     };
-    req.session.user = user;
-    await promisify((done) => req.session.save(done));
+    await req.session.signIn(user);
     lifecycle.began(user);
     res.redirect(303, next);
   }
@@ -188,7 +185,7 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
     // Another site can send the browser here as often as it likes: without NetBox having asked for it (through the
     // proxy, just now) or this site's own pages, nothing is renewed, and the user just goes on.
     const requested = user.netboxReloginRequestedAt !== undefined && now - user.netboxReloginRequestedAt < RELOGIN_REQUEST_MAX_AGE_MS;
-    delete user.netboxReloginRequestedAt;
+    if (user.netboxReloginRequestedAt !== undefined) req.session.updateUser({ netboxReloginRequestedAt: undefined });
     if (!requested && !cameFromThisSite(req)) {
       res.redirect(303, next);
       return;
@@ -207,8 +204,8 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
     try {
       // NetBox has most likely ended the old session already; if not, it must not linger beside the new one.
       await webSessions.close(user.netboxCookies);
-      user.netboxCookies = await webSessions.open({ id: user.netboxUserId, username: user.username, groups: user.groups });
-      user.netboxReloginAt = now;
+      const netboxCookies = await webSessions.open({ id: user.netboxUserId, username: user.username, groups: user.groups });
+      req.session.updateUser({ netboxCookies, netboxReloginAt: now });
       logger.info({ username: user.username }, 'NetBox session renewed');
       res.redirect(303, next);
     } catch (error) {
@@ -267,9 +264,5 @@ function renderSignOut(req: Request, res: Response, status: number, view: { next
 /** Ends the gateway session, and with it the NetBox web session and the accounting record. */
 async function endSession(req: Request, lifecycle: SessionLifecycle, cause: SessionEndCause): Promise<void> {
   if (req.session.user) await lifecycle.ended(req.session.user, cause);
-  await promisify((done) => req.session.destroy(done));
-}
-
-function promisify(run: (done: (error?: unknown) => void) => void): Promise<void> {
-  return new Promise((resolve, reject) => run((error) => (error ? reject(error) : resolve())));
+  await req.session.end();
 }

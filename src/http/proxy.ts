@@ -144,7 +144,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
     const headers = { ...proxyRes.headers };
     const setCookies = headers['set-cookie'];
     delete headers['set-cookie'];
-    if (user && setCookies) user.netboxCookies = applySetCookies(user.netboxCookies, setCookies);
+    if (user && setCookies) req.session.updateUser({ netboxCookies: applySetCookies(user.netboxCookies, setCookies) });
 
     if (headers.location !== undefined) {
       const local = localLocation(headers.location, req.path, exchange.siteOrigins);
@@ -156,7 +156,7 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       }
       if (user && local.startsWith('/login/')) {
         // Only a re-login NetBox asked for may happen on a request from another site (see /-/reauth).
-        user.netboxReloginRequestedAt = Date.now();
+        req.session.updateUser({ netboxReloginRequestedAt: Date.now() });
         headers.location = reauthPath(local, req.originalUrl);
       } else {
         headers.location = local;

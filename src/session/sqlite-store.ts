@@ -1,11 +1,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import session from 'express-session';
 import type { Logger } from '../log.js';
-import { sessionExpiry, type SessionLifetimes, type SignedInUser } from './types.js';
-
-type Callback = (error?: unknown) => void;
+import { sessionExpiry, type SessionData, type SessionLifetimes, type SessionStore, type SignedInUser } from './types.js';
 
 /**
  * How long this process serves a session it read from memory before reading the store again. Its own changes
@@ -19,13 +16,13 @@ const SESSION_CACHE_ENTRIES = 10_000;
 const ENDED_KEPT_MS = 3_600_000;
 
 interface CachedSession {
-  readonly data: session.SessionData;
-  readonly expiresAt: number;
+  readonly data: SessionData;
+  expiresAt: number;
   readonly readAt: number;
 }
 
 /**
- * express-session store on an embedded SQLite file (or `:memory:` for tests, so both modes share one code
+ * Session store on an embedded SQLite file (or `:memory:` for tests, so both modes share one code
  * path and one expiry rule). Each row carries its own expiry computed from the gateway's idle and absolute
  * lifetimes, so `get` never returns a dead session and the purge finds dead rows by an index.
  *
@@ -33,7 +30,7 @@ interface CachedSession {
  * with it, checked on every read. A session that ended (logout, rotation at login, purge) is recorded as ended, so
  * that a request which began before the end cannot save it back, in this process or another one on the same file.
  */
-export class SqliteSessionStore extends session.Store {
+export class SqliteSessionStore implements SessionStore {
   readonly #db: Database.Database;
   readonly #purgeTimer: NodeJS.Timeout;
   readonly #cache = new Map<string, CachedSession>();
@@ -57,7 +54,6 @@ export class SqliteSessionStore extends session.Store {
     private readonly onExpired: (user: SignedInUser) => void = () => {},
     purgeIntervalMs = 30_000,
   ) {
-    super();
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new Database(path);
     // WAL lets the purge and request traffic not block each other; NORMAL is durable enough for sessions.
@@ -94,68 +90,57 @@ export class SqliteSessionStore extends session.Store {
     this.#purgeTimer.unref();
   }
 
-  override get(sid: string, callback: (error: unknown, data?: session.SessionData | null) => void): void {
-    try {
-      const now = Date.now();
-      const cached = this.#cache.get(sid);
-      if (cached !== undefined && now - cached.readAt < SESSION_CACHE_MS) {
-        if (cached.expiresAt > now) return callback(null, { ...cached.data });
-        this.#cache.delete(sid);
-        return callback(null, null);
-      }
-      const row = this.#statements.get.get(sid, now);
-      if (row === undefined) {
-        this.#cache.delete(sid);
-        return callback(null, null);
-      }
-      const data = JSON.parse(row.data) as session.SessionData;
-      this.#remember(sid, data, row.expires_at, now);
-      // A copy of the top level, which express-session rebuilds (its cookie object); the rest is shared with the
-      // cache, so what one request changes the next one sees, as the store will once the change is saved.
-      callback(null, { ...data });
-    } catch (error) {
-      callback(error);
+  async get(sid: string): Promise<SessionData | undefined> {
+    const now = Date.now();
+    const cached = this.#cache.get(sid);
+    if (cached !== undefined && now - cached.readAt < SESSION_CACHE_MS) {
+      if (cached.expiresAt > now) return cached.data;
+      this.#cache.delete(sid);
+      return undefined;
     }
+    const row = this.#statements.get.get(sid, now);
+    if (row === undefined) {
+      this.#cache.delete(sid);
+      return undefined;
+    }
+    // Served as it is to every request within the cache's time: sessions are immutable (a change makes a new object).
+    const data = JSON.parse(row.data) as SessionData;
+    this.#remember(sid, data, row.expires_at, now);
+    return data;
   }
 
-  override set(sid: string, data: session.SessionData, callback?: Callback): void {
-    this.#run(() => {
-      const now = Date.now();
-      const json = JSON.stringify(data);
-      const expiresAt = sessionExpiry(data.user, this.lifetimes, now);
-      if (this.#statements.upsert.run({ sid, data: json, expiresAt }).changes === 0) {
-        this.#cache.delete(sid);
-        this.logger.debug({}, 'a request that began before its session ended did not save it back');
-        return;
-      }
-      this.#remember(sid, JSON.parse(json) as session.SessionData, expiresAt, now);
-    }, callback);
+  async set(sid: string, data: SessionData): Promise<boolean> {
+    const now = Date.now();
+    const expiresAt = sessionExpiry(data.user, this.lifetimes, now);
+    if (this.#statements.upsert.run({ sid, data: JSON.stringify(data), expiresAt }).changes === 0) {
+      this.#cache.delete(sid);
+      this.logger.debug({}, 'a request that began before its session ended did not save it back');
+      return false;
+    }
+    this.#remember(sid, data, expiresAt, now);
+    return true;
   }
 
   /**
-   * express-session calls this at the end of every request whose session did not change. A signed-in session's
-   * expiry follows from its sign-in and last-seen times, which `set` stored with it (the last-seen time moves every
-   * 30 s, and changes the session): there is nothing to write. Only an anonymous session (a login form) slides.
+   * A signed-in session's expiry follows from its sign-in and last-seen times, which `set` stored with it (the
+   * last-seen time moves every 30 s, and changes the session): there is nothing to write. Only an anonymous session
+   * (a login form) slides.
    */
-  override touch(sid: string, data: session.SessionData, callback?: Callback): void {
-    if (data.user !== undefined) {
-      callback?.();
-      return;
-    }
-    this.#run(() => this.#statements.touch.run(sessionExpiry(undefined, this.lifetimes, Date.now()), sid), callback);
+  async touch(sid: string, data: SessionData): Promise<void> {
+    if (data.user !== undefined) return;
+    const expiresAt = sessionExpiry(undefined, this.lifetimes, Date.now());
+    this.#statements.touch.run(expiresAt, sid);
+    const cached = this.#cache.get(sid);
+    if (cached !== undefined) cached.expiresAt = expiresAt;
   }
 
-  override destroy(sid: string, callback?: Callback): void {
+  async end(sid: string): Promise<void> {
     this.#cache.delete(sid);
-    this.#run(() => this.#end(sid, Date.now()), callback);
+    this.#end(sid, Date.now());
   }
 
-  override length(callback: (error: unknown, length?: number) => void): void {
-    try {
-      callback(null, this.#statements.count.get(Date.now())?.n ?? 0);
-    } catch (error) {
-      callback(error);
-    }
+  async count(): Promise<number> {
+    return this.#statements.count.get(Date.now())?.n ?? 0;
   }
 
   /** Deletes dead rows and reports the signed-in ones; returns how many. Runs on a timer, callable from tests. */
@@ -169,7 +154,7 @@ export class SqliteSessionStore extends session.Store {
       })();
       for (const [sid, cached] of this.#cache) if (cached.expiresAt <= now || now - cached.readAt >= SESSION_CACHE_MS) this.#cache.delete(sid);
       for (const row of removed) {
-        const user = (JSON.parse(row.data) as session.SessionData).user;
+        const user = (JSON.parse(row.data) as SessionData).user;
         if (user) this.onExpired(user);
       }
       if (removed.length > 0) this.logger.debug({ removed: removed.length }, 'purged expired sessions');
@@ -180,7 +165,7 @@ export class SqliteSessionStore extends session.Store {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.#purgeTimer);
     this.#cache.clear();
     this.#db.close();
@@ -193,7 +178,7 @@ export class SqliteSessionStore extends session.Store {
     })();
   }
 
-  #remember(sid: string, data: session.SessionData, expiresAt: number, now: number): void {
+  #remember(sid: string, data: SessionData, expiresAt: number, now: number): void {
     // Re-inserted, so the Map's order stays oldest read first: what is too old to serve is dropped from the front,
     // and the cache holds about a second of traffic, not every session seen lately.
     this.#cache.delete(sid);
@@ -201,15 +186,6 @@ export class SqliteSessionStore extends session.Store {
     for (const [oldSid, cached] of this.#cache) {
       if (now - cached.readAt < SESSION_CACHE_MS && this.#cache.size <= SESSION_CACHE_ENTRIES) break;
       this.#cache.delete(oldSid);
-    }
-  }
-
-  #run(work: () => unknown, callback?: Callback): void {
-    try {
-      work();
-      callback?.();
-    } catch (error) {
-      callback?.(error);
     }
   }
 }

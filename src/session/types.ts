@@ -1,7 +1,10 @@
 import type { PendingChallenge } from '../aaa/types.js';
 import type { NetboxCookieJar } from '../netbox/types.js';
 
-/** Who is signed in, as the gateway remembers it between requests. */
+/**
+ * Who is signed in, as the gateway remembers it between requests. Immutable: a change makes a new object through
+ * the request's session (`updateUser`), so no change goes unsaved and no request sees another's half-made change.
+ */
 export interface SignedInUser {
   /** As NetBox stores it. */
   readonly username: string;
@@ -13,14 +16,17 @@ export interface SignedInUser {
   /** The accounting session ID (TACACS+ task_id): the same in the START and the STOP record. */
   readonly accountingId: string;
   readonly signedInAt: number;
-  lastSeenAt: number;
+  readonly lastSeenAt: number;
   /** NetBox's sessionid/csrftoken, kept here so the browser never holds a NetBox credential. */
-  netboxCookies: NetboxCookieJar;
+  readonly netboxCookies: NetboxCookieJar;
   /** When the gateway last had to log into NetBox again behind the user's back; bounds re-login loops. */
-  netboxReloginAt?: number;
+  readonly netboxReloginAt?: number;
   /** When NetBox last sent this user to its login page, which the gateway turned into /-/reauth. */
-  netboxReloginRequestedAt?: number;
+  readonly netboxReloginRequestedAt?: number;
 }
+
+/** What of a signed-in user changes while the session lasts. */
+export type SignedInUserChange = Partial<Pick<SignedInUser, 'lastSeenAt' | 'netboxCookies' | 'netboxReloginAt' | 'netboxReloginRequestedAt'>>;
 
 /** Between the two steps of a challenged sign-in. */
 export interface ChallengeInProgress {
@@ -30,13 +36,30 @@ export interface ChallengeInProgress {
   readonly issuedAt: number;
 }
 
-declare module 'express-session' {
-  interface SessionData {
-    challenge?: ChallengeInProgress;
-    user?: SignedInUser;
-    /** Synchronizer token for the gateway's own forms. */
-    csrfToken?: string;
-  }
+/** One browser's session as the store keeps it. */
+export interface SessionData {
+  readonly user?: SignedInUser;
+  readonly challenge?: ChallengeInProgress;
+  /** Synchronizer token for the gateway's own forms. */
+  readonly csrfToken?: string;
+}
+
+/**
+ * Where sessions live. Each session carries its own expiry, computed from the gateway's idle and absolute lifetimes
+ * when it is stored (`sessionExpiry`): `get` never returns a dead session, whatever the browser still sends.
+ */
+export interface SessionStore {
+  /** The session, if it exists and has not expired. */
+  get(sid: string): Promise<SessionData | undefined>;
+  /** Stores the session and its expiry; false when the session ended meanwhile, which is then not brought back. */
+  set(sid: string, data: SessionData): Promise<boolean>;
+  /** Moves an anonymous session's expiry on; a signed-in session's follows from its own times. */
+  touch(sid: string, data: SessionData): Promise<void>;
+  /** Ends the session: it is gone, and a save from a request that began before this cannot bring it back. */
+  end(sid: string): Promise<void>;
+  /** Sessions not yet expired. */
+  count(): Promise<number>;
+  close(): Promise<void>;
 }
 
 export interface SessionLifetimes {

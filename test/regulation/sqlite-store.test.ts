@@ -1,12 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type session from 'express-session';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { SqliteRegulationStore } from '../../src/regulation/sqlite-store.js';
 import { SqliteSessionStore } from '../../src/session/sqlite-store.js';
-import '../../src/session/types.js';
 import { regulationStoreContract } from './store-contract.js';
 
 const tempFile = () => join(mkdtempSync(join(tmpdir(), 'nbgw-regulation-')), 'sub', 'sessions.sqlite');
@@ -33,12 +31,10 @@ describe('SqliteRegulationStore', () => {
     const path = tempFile();
     const sessions = new SqliteSessionStore(path, { idleTimeoutMs: 60_000, maxAgeMs: 600_000 }, silentLogger);
     const regulation = new SqliteRegulationStore(path, silentLogger);
-    await new Promise<void>((resolve, reject) =>
-      sessions.set('sid', { cookie: { originalMaxAge: null } as session.Cookie }, (error) => (error ? reject(error) : resolve())),
-    );
+    await sessions.set('sid', {});
     expect(await regulation.addFailure('user:alice', T, 60_000)).toBe(1);
-    expect(await new Promise((resolve) => sessions.length((_error, n) => resolve(n)))).toBe(1);
-    sessions.close();
+    expect(await sessions.count()).toBe(1);
+    await sessions.close();
     await regulation.close();
   });
 
