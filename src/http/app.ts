@@ -129,8 +129,10 @@ function gatewayPageHeaders(_req: Request, res: Response, next: NextFunction): v
 function noteActivity(req: Request, _res: Response, next: NextFunction): void {
   const user = req.session.user;
   const now = Date.now();
-  if (user && now - user.lastSeenAt > LAST_SEEN_RESOLUTION_MS) req.session.updateUser({ lastSeenAt: now });
-  next();
+  if (user === undefined || now - user.lastSeenAt <= LAST_SEEN_RESOLUTION_MS) return next();
+  // Saved before NetBox is asked: a proxied answer is streamed, and a client that goes away never lets it end.
+  req.session.updateUser({ lastSeenAt: now });
+  req.session.save().then(() => next(), next);
 }
 
 function clientErrorStatus(error: unknown): number | undefined {

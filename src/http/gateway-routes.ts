@@ -118,6 +118,9 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
   async function conclude(req: Request, res: Response, result: SignInResult, username: string, next: string): Promise<void> {
     if (result.kind === 'challenge') {
       const pending = { username, next, challenge: result.challenge, issuedAt: Date.now() };
+      // A new ID before the session holds a half-done sign-in: one planted in the browser (from a sibling host, or
+      // over plain HTTP) must not be the one an approved push or a typed code signs in.
+      await req.session.renew();
       req.session.challenge = pending;
       renderChallenge(req, res, 200, pending);
       return;
@@ -134,8 +137,7 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
       return;
     }
 
-    // Signing in again from a signed-in browser replaces that session: it ends like a logout.
-    if (req.session.user) await lifecycle.ended(req.session.user, 'logout');
+    const replaced = req.session.user;
     const now = Date.now();
     const user: SignedInUser = {
       username: result.user.username,
@@ -148,7 +150,15 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
       lastSeenAt: now,
       netboxCookies: result.netboxCookies,
     };
-    await req.session.signIn(user);
+    try {
+      await req.session.signIn(user);
+    } catch (error) {
+      // No gateway session holds the NetBox session just opened for it: it must not stay open.
+      await webSessions.close(result.netboxCookies);
+      throw error;
+    }
+    // Signing in again from a signed-in browser replaced that session: it ends like a logout, once it cannot be used.
+    if (replaced) await lifecycle.ended(replaced, 'logout');
     lifecycle.began(user);
     res.redirect(303, next);
   }
@@ -263,6 +273,8 @@ function renderSignOut(req: Request, res: Response, status: number, view: { next
 
 /** Ends the gateway session, and with it the NetBox web session and the accounting record. */
 async function endSession(req: Request, lifecycle: SessionLifecycle, cause: SessionEndCause): Promise<void> {
-  if (req.session.user) await lifecycle.ended(req.session.user, cause);
+  // The session is gone before NetBox's is closed, so no request in between can renew NetBox's behind the logout.
+  const user = req.session.user;
   await req.session.end();
+  if (user) await lifecycle.ended(user, cause);
 }

@@ -175,6 +175,27 @@ export function createNetboxProxy(options: NetboxProxyOptions): (req: Request, r
       else headers.refresh = refresh;
     }
 
+    // NetBox's new cookies, or its request for a re-login, are saved before the browser sees the answer: the
+    // browser's next request must find them, and a streamed answer the client leaves never ends.
+    if (user && req.session.changed) {
+      req.session.save().then(
+        () => writeAnswer(exchange, proxyRes, headers),
+        (error: unknown) => {
+          options.logger.error({ path: req.path, err: error }, 'could not save the NetBox session cookies; answering without them');
+          writeAnswer(exchange, proxyRes, headers);
+        },
+      );
+    } else {
+      writeAnswer(exchange, proxyRes, headers);
+    }
+  }
+
+  function writeAnswer(exchange: Exchange, proxyRes: IncomingMessage, headers: IncomingHttpHeaders): void {
+    const { res } = exchange;
+    if (res.destroyed) {
+      proxyRes.destroy();
+      return;
+    }
     options.forNetboxAnswer(res);
     res.statusCode = proxyRes.statusCode ?? 502;
     for (const [name, value] of Object.entries(headers)) {

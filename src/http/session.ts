@@ -35,20 +35,37 @@ export function gatewaySession(options: SessionOptions): RequestHandler {
       next();
       return;
     }
-    options.store.get(sid).then((data) => {
-      req.session = new GatewaySession(options, req, res, data === undefined ? undefined : sid, data ?? {});
-      // A login form left open slides on; a signed-in session's expiry follows from its own times.
-      if (data !== undefined && data.user === undefined) options.store.touch(sid, data).catch((error: unknown) => options.logger.error({ err: error }, 'could not extend a session'));
-      next();
-    }, next);
+    options.store
+      .get(sid)
+      .then((data) => {
+        req.session = new GatewaySession(options, req, res, data === undefined ? undefined : sid, data ?? {});
+        // A login form left open slides on; a signed-in session's expiry follows from its own times.
+        if (data !== undefined && data.user === undefined) options.store.touch(sid, data).catch((error: unknown) => options.logger.error({ err: error }, 'could not extend a session'));
+        next();
+      })
+      .catch(next);
   };
 }
 
-/** One request's view of its session. Changes go through it, so none is left unsaved. */
+/** A changed session not saved within this is given up, so a store that hangs cannot hold an answer forever. */
+const SAVE_DEADLINE_MS = 5_000;
+
+/** What a request changed, applied to the stored session when it is saved. */
+interface Changes {
+  top: { challenge?: ChallengeInProgress | undefined; csrfToken?: string | undefined };
+  user: SignedInUserChange | undefined;
+}
+
+/**
+ * One request's view of its session. Changes go through it, so none is left unsaved; a save applies them to the
+ * session as stored then, so concurrent requests of one browser do not undo each other's changes.
+ */
 export class GatewaySession {
   #sid: string | undefined;
   #data: SessionData;
-  #changed = false;
+  /** Whether the store has this ID: a new session is created by its first save, an existing one changed. */
+  #stored: boolean;
+  #changes: Changes | undefined;
   /** The session ID the browser holds, once it holds this session's. */
   #browserSid: string | undefined;
 
@@ -60,6 +77,7 @@ export class GatewaySession {
     data: SessionData,
   ) {
     this.#sid = sid;
+    this.#stored = sid !== undefined;
     this.#browserSid = sid;
     this.#data = data;
   }
@@ -73,7 +91,8 @@ export class GatewaySession {
   }
 
   set challenge(challenge: ChallengeInProgress | undefined) {
-    this.#change({ challenge });
+    this.#changed().top.challenge = challenge;
+    this.#data = { ...this.#data, challenge };
   }
 
   get csrfToken(): string | undefined {
@@ -81,13 +100,20 @@ export class GatewaySession {
   }
 
   set csrfToken(csrfToken: string | undefined) {
-    this.#change({ csrfToken });
+    this.#changed().top.csrfToken = csrfToken;
+    this.#data = { ...this.#data, csrfToken };
+  }
+
+  get changed(): boolean {
+    return this.#changes !== undefined;
   }
 
   updateUser(change: SignedInUserChange): void {
     const user = this.#data.user;
     if (user === undefined) throw new Error('no user is signed in on this session');
-    this.#change({ user: { ...user, ...change } });
+    const changes = this.#changed();
+    changes.user = { ...changes.user, ...change };
+    this.#data = { ...this.#data, user: { ...user, ...change } };
   }
 
   /**
@@ -95,19 +121,26 @@ export class GatewaySession {
    * the old ID ends in the store. Saved before this returns.
    */
   async signIn(user: SignedInUser): Promise<void> {
-    if (this.#sid !== undefined) await this.options.store.end(this.#sid);
-    this.#sid = newSessionId();
-    this.#data = { user };
-    this.#changed = true;
+    await this.#newId({ user });
     await this.save();
+  }
+
+  /**
+   * The same session on a new ID, and a new form token with it: for a sign-in that goes on in a second step, so a
+   * session planted in the browser before the first step is not the one the second step signs in.
+   */
+  async renew(): Promise<void> {
+    const { csrfToken: _dropped, ...kept } = this.#data;
+    await this.#newId(kept);
   }
 
   /** Ends the session in the store and in the browser; what follows in this request starts a new, empty one. */
   async end(): Promise<void> {
     const sid = this.#sid;
     this.#sid = undefined;
+    this.#stored = false;
     this.#data = {};
-    this.#changed = false;
+    this.#changes = undefined;
     if (sid !== undefined) await this.options.store.end(sid);
     if (this.#browserSid !== undefined) {
       this.#browserSid = undefined;
@@ -116,36 +149,82 @@ export class GatewaySession {
   }
 
   async save(): Promise<void> {
-    if (!this.#changed) return;
-    this.#changed = false;
+    const changes = this.#changes;
+    if (changes === undefined) return;
+    this.#changes = undefined;
+    if (this.#stored && this.#sid !== undefined) {
+      const sid = this.#sid;
+      const stored = await this.options.store.update(sid, (current) => applyChanges(current, changes));
+      // Ended meanwhile (a sign-out in another tab, an expiry): this request goes on without a session.
+      if (stored === undefined) this.#forget();
+      else this.#data = stored;
+      return;
+    }
     const sid = (this.#sid ??= newSessionId());
-    const stored = await this.options.store.set(sid, this.#data);
-    if (stored && sid !== this.#browserSid) {
-      this.#browserSid = sid;
-      this.#setCookie(signedCookieValue(sid, this.options.secret), '');
+    if (await this.options.store.set(sid, this.#data)) {
+      this.#stored = true;
+      if (sid !== this.#browserSid) {
+        this.#browserSid = sid;
+        this.#setCookie(signedCookieValue(sid, this.options.secret), '');
+      }
+    } else {
+      this.#forget();
     }
   }
 
-  #change(patch: SessionData): void {
-    this.#data = { ...this.#data, ...patch };
-    if (this.#changed) return;
-    this.#changed = true;
-    this.#saveBeforeTheAnswerEnds();
+  async #newId(data: SessionData): Promise<void> {
+    if (this.#sid !== undefined && this.#stored) await this.options.store.end(this.#sid);
+    this.#sid = newSessionId();
+    this.#stored = false;
+    this.#data = data;
+    this.#changed();
   }
 
-  /** The answer's end waits for the save, so the browser's next request cannot overtake it. */
+  #forget(): void {
+    this.#sid = undefined;
+    this.#stored = false;
+    this.#data = {};
+  }
+
+  #changed(): Changes {
+    if (this.#changes === undefined) {
+      this.#changes = { top: {}, user: undefined };
+      this.#saveBeforeTheAnswerEnds();
+    }
+    return this.#changes;
+  }
+
+  /**
+   * The answer's end waits for the save, so the browser's next request cannot overtake it. The proxy saves before
+   * it writes NetBox's answer, so this only ever holds back the gateway's own pages, which are written at once.
+   */
   #saveBeforeTheAnswerEnds(): void {
-    const { res } = this;
+    const { res, options } = this;
     const end = res.end;
     res.end = ((...args: Parameters<Response['end']>) => {
       res.end = end;
-      this.save().then(
-        () => end.apply(res, args),
-        (error: unknown) => {
-          this.options.logger.error({ err: error }, 'could not save a session');
+      if (this.#changes === undefined) return end.apply(res, args);
+      let deadline: NodeJS.Timeout | undefined;
+      const saved = Promise.race([
+        this.save(),
+        new Promise<void>((_resolve, reject) => {
+          deadline = setTimeout(() => reject(new Error(`no answer from the session store within ${SAVE_DEADLINE_MS} ms`)), SAVE_DEADLINE_MS);
+        }),
+      ]);
+      const finish = () => {
+        clearTimeout(deadline);
+        // An error handler may have answered while the save was under way.
+        if (res.writableEnded) return;
+        try {
           end.apply(res, args);
-        },
-      );
+        } catch (error) {
+          res.destroy(error instanceof Error ? error : undefined);
+        }
+      };
+      saved.then(finish, (error: unknown) => {
+        options.logger.error({ err: error }, 'could not save a session');
+        finish();
+      });
       return res;
     }) as Response['end'];
   }
@@ -155,4 +234,9 @@ export class GatewaySession {
     const secure = this.req.secure ? '; Secure' : '';
     this.res.append('Set-Cookie', `${this.options.cookieName}=${value}; Path=/${extra}; HttpOnly; SameSite=Lax${secure}`);
   }
+}
+
+function applyChanges(current: SessionData, changes: Changes): SessionData {
+  const next: SessionData = { ...current, ...changes.top };
+  return changes.user !== undefined && next.user !== undefined ? { ...next, user: { ...next.user, ...changes.user } } : next;
 }

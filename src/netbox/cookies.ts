@@ -2,7 +2,7 @@ import type { NetboxCookieJar } from './types.js';
 
 /** The jar after NetBox's Set-Cookie headers: new values replace old ones; cookies set empty, with Max-Age=0 or an expiry in the past leave. */
 export function applySetCookies(jar: NetboxCookieJar, setCookies: readonly string[]): NetboxCookieJar {
-  const next: NetboxCookieJar = { ...jar };
+  const next: Record<string, string> = { ...jar };
   for (const line of setCookies) {
     const [pair = '', ...attributes] = line.split(';');
     const eq = pair.indexOf('=');

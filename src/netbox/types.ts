@@ -34,7 +34,7 @@ export interface Provisioner {
 }
 
 /** NetBox's own cookies (name → value), held by the gateway on the user's behalf and never sent to the browser. */
-export type NetboxCookieJar = Record<string, string>;
+export type NetboxCookieJar = Readonly<Record<string, string>>;
 
 /** Gets a user a real NetBox web session (Django `sessionid`). */
 export interface WebSessionOpener {

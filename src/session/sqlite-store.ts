@@ -37,6 +37,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #statements: {
     get: Database.Statement<[string, number], { data: string; expires_at: number }>;
     upsert: Database.Statement<[{ sid: string; data: string; expiresAt: number }]>;
+    replace: Database.Statement<[string, number, string]>;
     touch: Database.Statement<[number, string]>;
     destroy: Database.Statement<[string]>;
     ended: Database.Statement<[string, number]>;
@@ -77,6 +78,7 @@ export class SqliteSessionStore implements SessionStore {
         `INSERT INTO sessions (sid, data, expires_at) SELECT @sid, @data, @expiresAt WHERE NOT EXISTS (SELECT 1 FROM ended_sessions WHERE sid = @sid)
          ON CONFLICT(sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
       ),
+      replace: this.#db.prepare('UPDATE sessions SET data = ?, expires_at = ? WHERE sid = ?'),
       touch: this.#db.prepare('UPDATE sessions SET expires_at = ? WHERE sid = ?'),
       destroy: this.#db.prepare('DELETE FROM sessions WHERE sid = ?'),
       ended: this.#db.prepare('INSERT OR IGNORE INTO ended_sessions (sid, ended_at) VALUES (?, ?)'),
@@ -119,6 +121,26 @@ export class SqliteSessionStore implements SessionStore {
     }
     this.#remember(sid, data, expiresAt, now);
     return true;
+  }
+
+  async update(sid: string, change: (current: SessionData) => SessionData): Promise<SessionData | undefined> {
+    const now = Date.now();
+    // Read from the file and not the cache, as another process may have changed the row; IMMEDIATE takes the write
+    // lock from the start, so no other process writes between this read and this write.
+    const stored = this.#db.transaction(() => {
+      const row = this.#statements.get.get(sid, now);
+      if (row === undefined) return undefined;
+      const data = change(JSON.parse(row.data) as SessionData);
+      const expiresAt = sessionExpiry(data.user, this.lifetimes, now);
+      this.#statements.replace.run(JSON.stringify(data), expiresAt, sid);
+      return { data, expiresAt };
+    }).immediate();
+    if (stored === undefined) {
+      this.#cache.delete(sid);
+      return undefined;
+    }
+    this.#remember(sid, stored.data, stored.expiresAt, now);
+    return stored.data;
   }
 
   /**

@@ -51,8 +51,14 @@ export interface SessionData {
 export interface SessionStore {
   /** The session, if it exists and has not expired. */
   get(sid: string): Promise<SessionData | undefined>;
-  /** Stores the session and its expiry; false when the session ended meanwhile, which is then not brought back. */
+  /** Stores a new session and its expiry; false when the ID ended meanwhile, which is then not brought back. */
   set(sid: string, data: SessionData): Promise<boolean>;
+  /**
+   * Applies a change to the session as it is stored now, not as the request read it, so that what concurrent
+   * requests change all survives (one a NetBox cookie, another the last-seen time). Atomic per session. Returns the
+   * session as stored, or undefined when it has ended or expired (and nothing is stored).
+   */
+  update(sid: string, change: (current: SessionData) => SessionData): Promise<SessionData | undefined>;
   /** Moves an anonymous session's expiry on; a signed-in session's follows from its own times. */
   touch(sid: string, data: SessionData): Promise<void>;
   /** Ends the session: it is gone, and a save from a request that began before this cannot bring it back. */

@@ -113,4 +113,30 @@ describe('the gateway session cookie, as a client can bend it', () => {
     expect(out.headers.get('set-cookie')).toEqual([`${COOKIE}=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax`]);
     expect((await page([`Cookie: ${COOKIE}=${cookie}`])).status).toBe(302);
   });
+
+  it('gives a sign-in that goes on to a challenge a new ID and form token, so a session planted before it signs in nobody', async () => {
+    // The attacker's own session, planted in the victim's browser (from a sibling host, or over plain HTTP).
+    const attacker = new CookieBrowser(stack.gateway.url);
+    const attackerToken = formToken((await attacker.get('/-/login')).body);
+    const planted = attacker.cookies.get(COOKIE)!;
+    const victim = new CookieBrowser(stack.gateway.url);
+    victim.cookies.set(COOKIE, planted);
+
+    const challenge = await victim.postForm('/-/login', { csrf_token: attackerToken, next: '/', username: 'otto', password: STACK_USERS.otto!.password });
+    expect(challenge.status).toBe(200);
+    expect(challenge.body).toContain('name="challenge_answer"');
+    expect(victim.cookies.get(COOKIE)).not.toBe(planted);
+    expect(formToken(challenge.body)).not.toBe(attackerToken);
+    expect(await stack.gateway.sessions.get(verifiedSessionId(planted, secret)!)).toBeUndefined();
+
+    // The attacker answers first, on the planted session: it holds no challenge, and no cookie comes back signed in.
+    const hijack = await attacker.postForm('/-/login', { csrf_token: attackerToken, next: '/', challenge_answer: '123456' });
+    expect(hijack.status).toBe(403);
+    expect(pageUser((await attacker.get('/')).body)).toBeUndefined();
+
+    const second = await victim.postForm('/-/login', { csrf_token: formToken(challenge.body), next: '/', challenge_answer: '123456' });
+    const done = await victim.postForm('/-/login', { csrf_token: formToken(second.body), next: '/', challenge_answer: 'yes' });
+    expect(done.status).toBe(303);
+    expect(pageUser((await victim.get('/')).body)).toBe('otto');
+  });
 });

@@ -208,4 +208,21 @@ describe('SqliteSessionStore cache', () => {
     expect(reported).toEqual(['alice']);
     await store.close();
   });
+
+  it('applies a change to the session as stored now, from either process, and never to one that ended', async () => {
+    const { here, there } = twoProcesses();
+    const now = Date.now();
+    await set(here, 'sid', signedIn(now, now));
+    expect(await get(here, 'sid')).toBeDefined();
+    // Changed on the other process after this one cached it: the change here still starts from the stored row.
+    await there.update('sid', (current) => ({ ...current, user: { ...current.user!, netboxCookies: { sessionid: 'renewed' } } }));
+    const updated = await here.update('sid', (current) => ({ ...current, user: { ...current.user!, lastSeenAt: now + 31_000 } }));
+    expect(updated?.user).toMatchObject({ lastSeenAt: now + 31_000, netboxCookies: { sessionid: 'renewed' } });
+    expect((await get(here, 'sid'))?.user?.lastSeenAt).toBe(now + 31_000);
+
+    await there.end('sid');
+    expect(await here.update('sid', (current) => ({ ...current, csrfToken: 'late' }))).toBeUndefined();
+    expect(await get(here, 'sid')).toBeUndefined();
+    for (const store of [here, there]) await store.close();
+  });
 });
