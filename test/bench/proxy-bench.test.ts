@@ -30,6 +30,7 @@ describe('bench/proxy.ts', () => {
     expect(output).toMatch(/a first login cost NetBox \d+ requests, a repeat login 4$/m);
     expect(output).toMatch(/SQLite store with 300 live sessions/);
     expect(output).toMatch(/RSS \d+ MB at start, \d+ MB after the rounds, \d+ MB with the sessions/);
+    expect(output).toMatch(/a last-seen write in the store \(a session.s first request 30 s after the last one pays it\): \d+ µs/);
     const targets = output.slice(output.indexOf('targets:'));
     expect(targets.match(/^ {2}(met |MISS|n\/a ) {2}/gm)).toHaveLength(6);
     expect(targets).toMatch(/n\/a {3}gateway ≥ 0\.25× nginx req\/s, 10 KB, c=16: nginx not installed/);
