@@ -16,6 +16,7 @@ import { SignIn } from './login/sign-in.js';
 import { NetboxClient } from './netbox/client.js';
 import { derivePassword } from './netbox/password.js';
 import { RestProvisioner } from './netbox/provisioning.js';
+import { SqliteGroupGrantStore } from './netbox/sqlite-group-grants.js';
 import { TokenCheck } from './netbox/token-check.js';
 import { PasswordWebSession, RemoteUserWebSession } from './netbox/web-session.js';
 import { LoginRegulation } from './regulation/regulator.js';
@@ -51,11 +52,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const netboxLogger = logger.child({ module: 'netbox' });
   const netbox = new NetboxClient({ baseUrl: config.netbox.url, token: config.netbox.token, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger });
   const passwordFor = (username: string) => derivePassword(config.netbox.passwordSecret, username);
+  // Beside the sessions: the record of which groups the gateway granted (managed sync mode).
+  const groupGrants = new SqliteGroupGrantStore(sqliteLocation(config.session));
   const provisioner = new RestProvisioner({
     client: netbox,
     autoCreateUser: config.provisioning.autoCreateUser,
     syncMode: config.provisioning.syncMode,
     manages: (group) => roles.manages(group),
+    grants: groupGrants,
     superuserGroups: config.roles.superuserGroups,
     grantSuperuserPermission: config.netbox.sessionMode === 'password' && config.roles.superuserGroups.length > 0,
     manageStaff: config.roles.staffGroups.length > 0,
@@ -137,6 +141,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     authenticator.close();
     await sessionStore.close();
     await regulationStore.close();
+    await groupGrants.close();
   };
   const listeners = [server, ...(redirect ? [redirect] : [])];
   // closeAllConnections() knows HTTP connections only; one still in its TLS handshake would hold the drain open.

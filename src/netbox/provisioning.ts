@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import { NetboxValidationError, type NetboxApiGroup, type NetboxApiUser, type NetboxClient, type UserChanges } from './client.js';
+import { managedSync, type GroupGrantStore } from './group-grants.js';
 import { ensureGroups } from './groups.js';
 import { KeyedLock } from './keyed-lock.js';
 import { SuperuserPermission } from './superuser-permission.js';
@@ -20,8 +21,13 @@ export interface RestProvisionerOptions {
   readonly autoCreateUser: boolean;
   /** How the user's existing groups meet the wanted ones (see GroupSyncMode). */
   readonly syncMode: GroupSyncMode;
-  /** Whether the role rules or defaults can produce `group`; in `managed` mode only such groups are removed. */
+  /**
+   * Whether the role rules or defaults can produce `group`: in `managed` mode, what counts as the gateway's among the
+   * groups of a user it has no record for (see group-grants.ts).
+   */
   readonly manages: (group: string) => boolean;
+  /** In `managed` mode, which groups the gateway granted each user. */
+  readonly grants: GroupGrantStore;
   /** SUPERUSER_GROUPS: what the gateway-managed superuser ObjectPermission is bound to. */
   readonly superuserGroups: readonly string[];
   /** Password mode with superuser groups: keep the superuser ObjectPermission in place (see superuser-permission.ts). */
@@ -146,12 +152,16 @@ export class RestProvisioner implements Provisioner {
       }),
     );
     this.options.logger.info({ username: created.username, netboxUserId: created.id, groups: groupNames(created) }, 'created NetBox user');
+    // Should this write fail, the user has no record, and the next login takes every group the rules can produce
+    // for the gateway's: never one too few.
+    if (this.options.syncMode === 'managed') await this.options.grants.set(created.id, groupNames(created));
     return toNetboxUser(created);
   }
 
   async #update(user: NetboxApiUser, groups: readonly NetboxApiGroup[], profile: UserProfile, isStaff: boolean | undefined): Promise<NetboxUser> {
     const current = user.groups.map((g) => g.id);
-    const groupIds = this.#syncedGroups(user, groups).map((g) => g.id);
+    const sync = await this.#syncedGroups(user, groups);
+    const groupIds = sync.groups.map((g) => g.id);
     const staff = this.options.syncMode === 'add' && isStaff === false ? undefined : isStaff;
     const staffChange: Pick<UserChanges, 'isStaff'> = staff !== undefined && staff !== user.isStaff ? { isStaff: staff } : {};
     const fields = profileFields(profile);
@@ -163,12 +173,17 @@ export class RestProvisioner implements Provisioner {
       (fields.lastName === undefined || fields.lastName === user.lastName) &&
       (fields.email === undefined || normalizeEmail(fields.email) === user.email);
     // Every PATCH is a change-log entry in NetBox; a login that changes nothing should not write one.
-    if (unchanged) return toNetboxUser(user);
+    if (unchanged) {
+      await sync.record?.after();
+      return toNetboxUser(user);
+    }
+    await sync.record?.before();
     if (!user.isActive) this.options.logger.warn({ username: user.username, netboxUserId: user.id }, 'reactivating NetBox user the AAA server accepted');
     const updated = await this.#withProfile(user.username, profile, (changes) =>
       // Never the password: another browser of this user may hold a NetBox session a password change would end.
       this.options.client.updateUser(user.id, { isActive: true, groupIds, ...staffChange, ...changes }),
     );
+    await sync.record?.after();
     const before = new Set(groupNames(user));
     const after = new Set(groupNames(updated));
     this.options.logger.info(
@@ -185,16 +200,30 @@ export class RestProvisioner implements Provisioner {
     return toNetboxUser(updated);
   }
 
-  /** The user's groups after this login, by the sync mode. */
-  #syncedGroups(user: NetboxApiUser, wanted: readonly NetboxApiGroup[]): NetboxApiGroup[] {
+  /**
+   * The user's groups after this login, by the sync mode; in `managed` mode also the record of what the gateway
+   * granted, written before the change (claiming what it owns before or after) and after it.
+   */
+  async #syncedGroups(
+    user: NetboxApiUser,
+    wanted: readonly NetboxApiGroup[],
+  ): Promise<{ groups: NetboxApiGroup[]; record?: { before: () => Promise<void>; after: () => Promise<void> } }> {
     switch (this.options.syncMode) {
       case 'replace':
-        return [...wanted];
-      case 'managed':
-        // Groups the rules cannot produce were assigned by hand in NetBox: not the gateway's to take away.
-        return unionById(user.groups.filter((group) => !this.options.manages(group.name)), wanted);
+        return { groups: [...wanted] };
       case 'add':
-        return unionById(user.groups, wanted);
+        return { groups: unionById(user.groups, wanted) };
+      case 'managed': {
+        const { grants } = this.options;
+        const recorded = await grants.get(user.id);
+        const sync = managedSync(groupNames(user), wanted.map((group) => group.name), recorded, this.options.manages);
+        const byName = new Map([...user.groups, ...wanted].map((group) => [group.name, group]));
+        const groups = sync.groups.map((name) => byName.get(name)).filter((group): group is NetboxApiGroup => group !== undefined);
+        const after = async () => {
+          if (recorded === undefined || !sameMembers(recorded, sync.granted)) await grants.set(user.id, sync.granted);
+        };
+        return { groups, record: { before: () => grants.set(user.id, sync.grantedMeanwhile), after } };
+      }
     }
   }
 
@@ -238,7 +267,7 @@ function unionById(a: readonly NetboxApiGroup[], b: readonly NetboxApiGroup[]): 
   return [...byId.values()];
 }
 
-function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+function sameMembers<T>(a: readonly T[], b: readonly T[]): boolean {
   const left = new Set(a);
   const right = new Set(b);
   return left.size === right.size && [...left].every((id) => right.has(id));

@@ -50,6 +50,27 @@ describe('group sync modes through a login', () => {
     }
   });
 
+  it('managed with every default (built-in rules): a group an admin gave by hand stays at her next sign-in', async () => {
+    const users = {
+      erin: { password: 'erin-Passw0rd', authorization: { status: 'pass-add' as const, args: ['shell:roles="netbox-ops netbox-dcim"'] } },
+    };
+    const stack = await startStack({ method: 'tacacs', tacacsUsers: users });
+    try {
+      expect(stack.config.provisioning.syncMode).toBe('managed');
+      expect((await signIn(new CookieBrowser(stack.gateway.url), 'erin', 'erin-Passw0rd')).status).toBe(303);
+      const erin = stack.netbox.state.findUser('erin')!;
+      const granted = stack.netbox.state.groupNamesOf(erin).sort();
+      expect(granted).toEqual(expect.arrayContaining(['netbox-dcim', 'netbox-ops']));
+      erin.groupIds.add(stack.netbox.state.addGroup('hand-picked').id);
+      users.erin.authorization.args.splice(0, 1, 'shell:roles=netbox-ops');
+      const browser = new CookieBrowser(stack.gateway.url);
+      expect((await signIn(browser, 'erin', 'erin-Passw0rd')).status).toBe(303);
+      expect(pageGroups((await browser.get('/')).body)).toEqual([...granted.filter((group) => group !== 'netbox-dcim'), 'hand-picked'].sort());
+    } finally {
+      await stack.close();
+    }
+  });
+
   it('replace: the groups become exactly the mapped ones', async () => {
     const stack = await startStack({ env: { GROUP_SYNC: 'true' } });
     try {

@@ -4,6 +4,7 @@ import { derivePassword } from '../../src/netbox/password.js';
 import { RestProvisioner, type RestProvisionerOptions } from '../../src/netbox/provisioning.js';
 import type { ProvisionRequest } from '../../src/netbox/types.js';
 import { startNetboxDouble, type NetboxDouble, type NetboxDoubleOptions, type NetboxVersion } from '../netbox-double/index.js';
+import { SqliteGroupGrantStore } from '../../src/netbox/sqlite-group-grants.js';
 
 export const SECRET = 'test-password-secret';
 export const passwordFor = (username: string): string => derivePassword(SECRET, username);
@@ -66,6 +67,7 @@ export function provisionerFor(f: Fixture, options: Partial<RestProvisionerOptio
     autoCreateUser: true,
     syncMode: 'replace',
     manages,
+    grants: new SqliteGroupGrantStore(':memory:'),
     superuserGroups: [],
     grantSuperuserPermission: false,
     manageStaff: false,

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NetboxClient, NetboxValidationError } from '../../src/netbox/client.js';
+import type { GroupGrantStore } from '../../src/netbox/group-grants.js';
 import type { RestProvisionerOptions } from '../../src/netbox/provisioning.js';
+import { SqliteGroupGrantStore } from '../../src/netbox/sqlite-group-grants.js';
 import { grantableObjectTypes, SUPERUSER_ACTIONS, SUPERUSER_PERMISSION_NAME } from '../../src/netbox/superuser-permission.js';
 import { NetboxUnavailable, UserNotAllowed } from '../../src/netbox/types.js';
 import { objectTypeName, type NetboxVersion } from '../netbox-double/index.js';
@@ -90,6 +92,48 @@ describe.each(VERSIONS)('RestProvisioner against NetBox %s', (version) => {
       f.netbox.state.addUser({ username: 'alice', groups: ['ops', 'netbox-admins', 'site-paris', 'Auditors'] });
       const user = await provisioner({ syncMode: 'managed' }).provision(request({ groups: ['ops', 'netbox-readers'] }));
       expect(user.groups).toEqual(['Auditors', 'netbox-readers', 'ops', 'site-paris']);
+    });
+
+    it('managed: a group given by hand stays even where the rules could produce it (built-in rules), once the user has a record', async () => {
+      f = await start();
+      const gateway = provisioner({ syncMode: 'managed', manages: () => true });
+      await gateway.provision(request({ groups: ['ops', 'netbox-admins'] }));
+      f.netbox.state.user(f.netbox.state.findUser('alice')!.id)!.groupIds.add(f.netbox.state.addGroup('hand-picked').id);
+      expect((await gateway.provision(request({ groups: ['ops'] }))).groups).toEqual(['hand-picked', 'ops']);
+      expect((await gateway.provision(request({ groups: [] }))).groups).toEqual(['hand-picked']);
+    });
+
+    it('managed: with the record lost, the next login takes the groups the rules produce for its own, and removes those AAA no longer sends', async () => {
+      f = await start();
+      await provisioner({ syncMode: 'managed' }).provision(request({ groups: ['ops', 'netbox-admins'] }));
+      const alice = f.netbox.state.user(f.netbox.state.findUser('alice')!.id)!;
+      alice.groupIds.add(f.netbox.state.addGroup('Auditors').id);
+      // A new store: the record of what the gateway granted is gone.
+      const afterLoss = provisioner({ syncMode: 'managed', grants: new SqliteGroupGrantStore(':memory:') });
+      expect((await afterLoss.provision(request({ groups: ['ops'] }))).groups).toEqual(['Auditors', 'ops']);
+      // From then on the new record holds: a group given by hand, even a name the rules could produce, stays.
+      alice.groupIds.add(f.netbox.state.addGroup('netbox-auditors').id);
+      expect((await afterLoss.provision(request({ groups: [] }))).groups).toEqual(['Auditors', 'netbox-auditors']);
+    });
+
+    it('managed: records what it is about to grant before NetBox is changed, and what it granted after', async () => {
+      f = await start();
+      f.netbox.state.addUser({ username: 'alice', groups: ['ops', 'netbox-old'] });
+      const inner = new SqliteGroupGrantStore(':memory:');
+      const writes: { groups: string[]; patchesBefore: number }[] = [];
+      const grants: GroupGrantStore = {
+        get: (id) => inner.get(id),
+        set: async (id, groups) => {
+          writes.push({ groups: [...groups].sort(), patchesBefore: userWrites().filter((r) => r.method === 'PATCH').length });
+          await inner.set(id, groups);
+        },
+        close: () => inner.close(),
+      };
+      await provisioner({ syncMode: 'managed', grants }).provision(request({ groups: ['ops', 'netbox-new'] }));
+      expect(writes).toEqual([
+        { groups: ['netbox-new', 'netbox-old', 'ops'], patchesBefore: 0 },
+        { groups: ['netbox-new', 'ops'], patchesBefore: 1 },
+      ]);
     });
 
     it('add: never removes a group', async () => {
