@@ -14,7 +14,8 @@ import type { NextFunction, Request, Response } from 'express';
 import { gatewaySession } from '../src/http/session.js';
 import { silentLogger } from '../src/log.js';
 import { newSessionId, signedCookieValue } from '../src/session/session-id.js';
-import { SESSION_CACHE_MS, SqliteSessionStore } from '../src/session/sqlite-store.js';
+import { SESSION_CACHE_MS } from '../src/session/cache.js';
+import { SqliteSessionStore } from '../src/session/sqlite-store.js';
 
 const { values } = parseArgs({ options: { sessions: { type: 'string', default: '10000' }, requests: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' } } });
 const sessions = Number(values.sessions);

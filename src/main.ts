@@ -16,11 +16,14 @@ import { SignIn } from './login/sign-in.js';
 import { NetboxClient } from './netbox/client.js';
 import { derivePassword } from './netbox/password.js';
 import { RestProvisioner } from './netbox/provisioning.js';
+import { RedisGroupGrantStore } from './netbox/redis-group-grants.js';
 import { SqliteGroupGrantStore } from './netbox/sqlite-group-grants.js';
 import { TokenCheck } from './netbox/token-check.js';
 import { PasswordWebSession, RemoteUserWebSession } from './netbox/web-session.js';
 import { LoginRegulation } from './regulation/regulator.js';
+import { RedisRegulationStore } from './regulation/redis-store.js';
 import { SqliteRegulationStore } from './regulation/sqlite-store.js';
+import { connectRedis } from './redis/connection.js';
 import { createRoleMapper } from './roles/engine.js';
 import { createSessionStore, sqliteLocation } from './session/index.js';
 import { SessionLifecycle } from './session/lifecycle.js';
@@ -52,8 +55,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const netboxLogger = logger.child({ module: 'netbox' });
   const netbox = new NetboxClient({ baseUrl: config.netbox.url, token: config.netbox.token, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger });
   const passwordFor = (username: string) => derivePassword(config.netbox.passwordSecret, username);
-  // Beside the sessions: the record of which groups the gateway granted (managed sync mode).
-  const groupGrants = new SqliteGroupGrantStore(sqliteLocation(config.session));
+  // The state several replicas share through Redis, or one keeps in its SQLite file: sessions, login regulation, and
+  // which groups the gateway granted (managed sync mode).
+  const redisConfig = config.session.redis;
+  const redis = redisConfig === undefined ? undefined : connectRedis(redisConfig, logger.child({ module: 'redis' }));
+  const groupGrants =
+    redis === undefined || redisConfig === undefined ? new SqliteGroupGrantStore(sqliteLocation(config.session)) : new RedisGroupGrantStore(redis, redisConfig.keyPrefix);
   const provisioner = new RestProvisioner({
     client: netbox,
     autoCreateUser: config.provisioning.autoCreateUser,
@@ -89,10 +96,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   });
   const sessionLogger = logger.child({ module: 'session' });
   const lifecycle = new SessionLifecycle({ accounting, webSessions, lifetimes: config.session, logger: sessionLogger });
-  const sessionStore = createSessionStore(config.session, lifecycle, sessionLogger);
+  const sessionStore = createSessionStore(config.session, lifecycle, sessionLogger, redis);
   const regulationLogger = logger.child({ module: 'regulation' });
   // Beside the sessions, so bans survive a restart exactly when sessions do.
-  const regulationStore = new SqliteRegulationStore(sqliteLocation(config.session), regulationLogger);
+  const regulationStore =
+    redis === undefined || redisConfig === undefined ? new SqliteRegulationStore(sqliteLocation(config.session), regulationLogger) : new RedisRegulationStore(redis, redisConfig.keyPrefix);
   const regulation = new LoginRegulation({
     store: regulationStore,
     settings: config.regulation,
@@ -124,6 +132,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       netboxCheckIntervalMs: 5_000,
       showsDetailTo: adminAddresses(config.edge.adminAllowFrom),
       draining: () => draining,
+      redis: redis === undefined ? undefined : () => redis.status(),
     },
     tokenCheck: new TokenCheck({ baseUrl: config.netbox.url, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger }),
     logger: logger.child({ module: 'http' }),
@@ -142,6 +151,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     await sessionStore.close();
     await regulationStore.close();
     await groupGrants.close();
+    await redis?.close();
   };
   const listeners = [server, ...(redirect ? [redirect] : [])];
   // closeAllConnections() knows HTTP connections only; one still in its TLS handshake would hold the drain open.

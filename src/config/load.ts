@@ -4,10 +4,12 @@ import { isIP } from 'node:net';
 import type { LogLevel } from '../log.js';
 import { isAddressRange, readEdgeConfig } from './edge.js';
 import { DAY, EnvReader, HOUR, MINUTE, SECOND, type Env } from './env-reader.js';
+import { parseHostPort } from './host-port.js';
+import { readRedisConfig } from './redis.js';
 import { readRegulationConfig } from './regulation.js';
 import { readRoleConfig } from './roles.js';
 import type { GroupSyncMode } from '../netbox/types.js';
-import type { AaaConfig, Config, HostPort, RadiusConfig, RadiusServer, RequireMessageAuthenticator, TacacsConfig, TlsClientConfig } from './types.js';
+import type { AaaConfig, Config, RadiusConfig, RadiusServer, RequireMessageAuthenticator, TacacsConfig, TlsClientConfig } from './types.js';
 
 
 /** Builds the whole configuration or throws ConfigError listing every problem found. */
@@ -53,9 +55,11 @@ export function loadConfig(env: Env): Config {
     read.problem('NETBOX_STATIC_ROOT', `${staticRoot} is not a readable directory`);
   }
 
+  const store = read.choice('SESSION_STORE', ['sqlite', 'memory', 'redis'] as const, 'sqlite');
   const session = {
     secret: sessionSecret,
-    store: read.choice('SESSION_STORE', ['sqlite', 'memory'] as const, 'sqlite'),
+    store,
+    redis: readRedisConfig(read, store),
     sqlitePath: read.string('SESSION_SQLITE_PATH', 'data/sessions.sqlite'),
     idleTimeoutMs: read.duration('SESSION_IDLE_TIMEOUT', 1 * HOUR, { bareUnit: 's', minMs: MINUTE, maxMs: 30 * DAY }),
     maxAgeMs: read.duration('SESSION_MAX_AGE', 12 * HOUR, { bareUnit: 's', minMs: MINUTE, maxMs: 90 * DAY }),
@@ -300,19 +304,6 @@ function readServers<T>(read: EnvReader, name: string, parse: (entry: string) =>
     else servers.push(server);
   }
   return servers;
-}
-
-/** `host`, `host:port`, `[v6]` or `[v6]:port`; a string is what is wrong with it. */
-function parseHostPort(entry: string, defaultPort: number): HostPort | string {
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s/]+))(?::(\d{1,5}))?$/.exec(entry);
-  const host = match?.[1] ?? match?.[2];
-  const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
-  if (host === undefined) {
-    return `is not host[:port]${entry.split(':').length > 2 ? ' (write IPv6 addresses in brackets, e.g. [2001:db8::1]:1812)' : ''}`;
-  }
-  if (match?.[1] !== undefined && isIP(host) !== 6) return 'has brackets around something that is not an IPv6 address';
-  if (port < 1 || port > 65535) return 'has a port outside 1-65535';
-  return { host, port };
 }
 
 function readableFile(read: EnvReader, name: string): string | undefined {

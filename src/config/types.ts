@@ -166,7 +166,9 @@ export interface Config {
   };
   readonly session: {
     readonly secret: string;
-    readonly store: 'sqlite' | 'memory';
+    readonly store: 'sqlite' | 'memory' | 'redis';
+    /** With store `redis`. */
+    readonly redis: RedisConfig | undefined;
     readonly sqlitePath: string;
     readonly idleTimeoutMs: number;
     readonly maxAgeMs: number;
@@ -178,6 +180,21 @@ export interface Config {
   /** From the rules file or the role environment variables; the built-in rules when neither is set. */
   readonly roles: RoleRules;
   readonly regulation: RegulationConfig;
+}
+
+/** Redis or Valkey, standalone or through Sentinel. Holds the password: never log it whole. */
+export interface RedisConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly database: number;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  /** REDIS_TLS_CA_FILE's certificates; the system's trust store when undefined. */
+  readonly caPem: string | undefined;
+  readonly keyPrefix: string;
+  readonly sentinels: readonly HostPort[];
+  readonly sentinelMaster: string | undefined;
 }
 
 export type AaaConfig = {

@@ -6,7 +6,8 @@ import type { TokenCheck } from '../netbox/token-check.js';
 import type { WebSessionOpener } from '../netbox/types.js';
 import type { LoginRegulation } from '../regulation/regulator.js';
 import type { SessionLifecycle } from '../session/lifecycle.js';
-import { renderUnavailable, wantsJson } from './answers.js';
+import { RedisUnavailable } from '../redis/connection.js';
+import { renderStoreUnavailable, renderUnavailable, wantsJson } from './answers.js';
 import { gatewayRoutes } from './gateway-routes.js';
 import { createNetboxProxy } from './proxy.js';
 import { refuseOversizedBody } from './oversized.js';
@@ -106,6 +107,12 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     // Client errors raised by express's own middleware (a missing static file, an oversized form) carry their status.
+    if (error instanceof RedisUnavailable) {
+      // Logged where the connection saw it go, once, not once per request.
+      if (res.headersSent) res.destroy();
+      else renderStoreUnavailable(req, res);
+      return;
+    }
     const status = clientErrorStatus(error);
     if (status === undefined) deps.logger.error({ path: req.path, err: error }, 'request failed');
     const message = status === 404 ? 'Not found.' : status === 413 ? 'Request body too large.' : status === undefined ? 'Internal error in the login gateway.' : 'Bad request.';

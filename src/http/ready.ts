@@ -12,6 +12,8 @@ export interface ReadinessDeps {
   readonly showsDetailTo: (clientAddress: string) => boolean;
   /** The gateway is shutting down: a load balancer must send nobody new here. */
   readonly draining: () => boolean;
+  /** With SESSION_STORE=redis: whether Redis is reachable, and why not. */
+  readonly redis: (() => { readonly up: boolean; readonly error: string | undefined }) | undefined;
 }
 
 interface NetboxCheck {
@@ -23,7 +25,7 @@ interface NetboxCheck {
 
 /**
  * `/-/ready`: whether this gateway can sign anybody in right now. 200 when at least one AAA server is not
- * held down as dead and NetBox answers; 503 otherwise, so a load balancer sends logins to another replica. The
+ * held down as dead, NetBox answers and (with SESSION_STORE=redis) Redis is reachable; 503 otherwise, so a load balancer sends logins to another replica. The
  * detail (AAA server addresses, their last errors, NetBox's version) maps the network behind the gateway, so only
  * operators see it. Names and states only: no secrets, no user data.
  */
@@ -53,7 +55,8 @@ export function readinessHandler(deps: ReadinessDeps): (req: Request, res: Respo
     const now = Date.now();
     const aaaUsable = servers.some((server) => server.state !== 'dead' || (server.deadUntil ?? 0) <= now);
     const draining = deps.draining();
-    const ready = aaaUsable && netbox.ok && !draining;
+    const redis = deps.redis?.();
+    const ready = aaaUsable && netbox.ok && !draining && (redis === undefined || redis.up);
     res.status(ready ? 200 : 503);
     if (!deps.showsDetailTo(req.ip ?? '')) {
       res.json({ status: ready ? 'ready' : 'unavailable' });
@@ -73,6 +76,7 @@ export function readinessHandler(deps: ReadinessDeps): (req: Request, res: Respo
         })),
       },
       netbox: { ok: netbox.ok, ...(netbox.version ? { version: netbox.version } : {}), ...(netbox.error ? { error: netbox.error } : {}) },
+      ...(redis === undefined ? {} : { redis: { ok: redis.up, ...(redis.error === undefined ? {} : { error: redis.error }) } }),
     });
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Where failed sign-ins and bans are kept, by opaque key. The caller passes every time in, so the policy alone
  * owns the clock. Each method is one atomic step, so that several gateways may share a store: in Redis,
- * `addFailure` is one MULTI of ZREMRANGEBYSCORE, ZADD, ZCARD and PEXPIRE on the key's sorted set, and `ban` is one
- * `SET ban-key until PX (until - now) NX`.
+ * `addFailure` is one script of ZREMRANGEBYSCORE, ZADD, PEXPIRE and ZCARD on the key's sorted set, and `ban` one
+ * script that sets the ban key unless it holds a ban in force at the caller's `now`.
  */
 export interface RegulationStore {
   /**

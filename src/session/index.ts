@@ -2,11 +2,15 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { SessionLifecycle } from './lifecycle.js';
 import { SqliteSessionStore } from './sqlite-store.js';
-import type { SessionStore } from './types.js';
+import type { RedisConnection } from '../redis/connection.js';
+import { RedisSessionStore } from './redis-store.js';
+import type { SessionStore, SignedInUser } from './types.js';
 
 /** The configured session store; a signed-in session it finds expired ends through the lifecycle (STOP, NetBox logout). */
-export function createSessionStore(config: Config['session'], lifecycle: SessionLifecycle, logger: Logger): SessionStore {
-  return new SqliteSessionStore(sqliteLocation(config), config, logger, (user) => lifecycle.expired(user), config.purgeIntervalMs);
+export function createSessionStore(config: Config['session'], lifecycle: SessionLifecycle, logger: Logger, redis: RedisConnection | undefined): SessionStore {
+  const expired = (user: SignedInUser) => lifecycle.expired(user);
+  if (redis !== undefined && config.redis !== undefined) return new RedisSessionStore(redis, config.redis.keyPrefix, config, logger, expired, config.purgeIntervalMs);
+  return new SqliteSessionStore(sqliteLocation(config), config, logger, expired, config.purgeIntervalMs);
 }
 
 /** The gateway's SQLite database: the file, or memory for SESSION_STORE=memory. Sessions and login regulation share it. */

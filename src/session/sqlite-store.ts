@@ -2,24 +2,11 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
+import { SessionCache } from './cache.js';
 import { sessionExpiry, type SessionData, type SessionLifetimes, type SessionStore, type SignedInUser } from './types.js';
 
-/**
- * How long this process serves a session it read from memory before reading the store again. Its own changes
- * (save, logout, rotation at login, expiry) apply at once; a logout by another process sharing the file shows here
- * within this time, and that process's record of the ended session keeps this one from saving it back.
- */
-export const SESSION_CACHE_MS = 1_000;
-/** Entries at most, whatever a second of traffic touched. */
-const SESSION_CACHE_ENTRIES = 10_000;
 /** How long an ended session's ID is remembered, which outlasts any request that began before it ended. */
 const ENDED_KEPT_MS = 3_600_000;
-
-interface CachedSession {
-  readonly data: SessionData;
-  expiresAt: number;
-  readonly readAt: number;
-}
 
 /**
  * Session store on an embedded SQLite file (or `:memory:` for tests, so both modes share one code
@@ -33,7 +20,7 @@ interface CachedSession {
 export class SqliteSessionStore implements SessionStore {
   readonly #db: Database.Database;
   readonly #purgeTimer: NodeJS.Timeout;
-  readonly #cache = new Map<string, CachedSession>();
+  readonly #cache = new SessionCache();
   readonly #statements: {
     get: Database.Statement<[string, number], { data: string; expires_at: number }>;
     upsert: Database.Statement<[{ sid: string; data: string; expiresAt: number }]>;
@@ -94,20 +81,16 @@ export class SqliteSessionStore implements SessionStore {
 
   async get(sid: string): Promise<SessionData | undefined> {
     const now = Date.now();
-    const cached = this.#cache.get(sid);
-    if (cached !== undefined && now - cached.readAt < SESSION_CACHE_MS) {
-      if (cached.expiresAt > now) return cached.data;
-      this.#cache.delete(sid);
-      return undefined;
-    }
+    const cached = this.#cache.get(sid, now);
+    if (cached !== undefined) return cached ?? undefined;
     const row = this.#statements.get.get(sid, now);
     if (row === undefined) {
-      this.#cache.delete(sid);
+      this.#cache.forget(sid);
       return undefined;
     }
     // Served as it is to every request within the cache's time: sessions are immutable (a change makes a new object).
     const data = JSON.parse(row.data) as SessionData;
-    this.#remember(sid, data, row.expires_at, now);
+    this.#cache.remember(sid, data, row.expires_at, now);
     return data;
   }
 
@@ -115,11 +98,11 @@ export class SqliteSessionStore implements SessionStore {
     const now = Date.now();
     const expiresAt = sessionExpiry(data.user, this.lifetimes, now);
     if (this.#statements.upsert.run({ sid, data: JSON.stringify(data), expiresAt }).changes === 0) {
-      this.#cache.delete(sid);
+      this.#cache.forget(sid);
       this.logger.debug({}, 'a request that began before its session ended did not save it back');
       return false;
     }
-    this.#remember(sid, data, expiresAt, now);
+    this.#cache.remember(sid, data, expiresAt, now);
     return true;
   }
 
@@ -136,10 +119,10 @@ export class SqliteSessionStore implements SessionStore {
       return { data, expiresAt };
     }).immediate();
     if (stored === undefined) {
-      this.#cache.delete(sid);
+      this.#cache.forget(sid);
       return undefined;
     }
-    this.#remember(sid, stored.data, stored.expiresAt, now);
+    this.#cache.remember(sid, stored.data, stored.expiresAt, now);
     return stored.data;
   }
 
@@ -152,12 +135,11 @@ export class SqliteSessionStore implements SessionStore {
     if (data.user !== undefined) return;
     const expiresAt = sessionExpiry(undefined, this.lifetimes, Date.now());
     this.#statements.touch.run(expiresAt, sid);
-    const cached = this.#cache.get(sid);
-    if (cached !== undefined) cached.expiresAt = expiresAt;
+    this.#cache.extend(sid, expiresAt);
   }
 
   async end(sid: string): Promise<void> {
-    this.#cache.delete(sid);
+    this.#cache.forget(sid);
     this.#end(sid, Date.now());
   }
 
@@ -174,7 +156,7 @@ export class SqliteSessionStore implements SessionStore {
         for (const row of gone) this.#statements.ended.run(row.sid, now);
         return gone;
       })();
-      for (const [sid, cached] of this.#cache) if (cached.expiresAt <= now || now - cached.readAt >= SESSION_CACHE_MS) this.#cache.delete(sid);
+      this.#cache.sweep(now);
       for (const row of removed) {
         const user = (JSON.parse(row.data) as SessionData).user;
         if (user) this.onExpired(user);
@@ -200,14 +182,4 @@ export class SqliteSessionStore implements SessionStore {
     })();
   }
 
-  #remember(sid: string, data: SessionData, expiresAt: number, now: number): void {
-    // Re-inserted, so the Map's order stays oldest read first: what is too old to serve is dropped from the front,
-    // and the cache holds about a second of traffic, not every session seen lately.
-    this.#cache.delete(sid);
-    this.#cache.set(sid, { data, expiresAt, readAt: now });
-    for (const [oldSid, cached] of this.#cache) {
-      if (now - cached.readAt < SESSION_CACHE_MS && this.#cache.size <= SESSION_CACHE_ENTRIES) break;
-      this.#cache.delete(oldSid);
-    }
-  }
 }

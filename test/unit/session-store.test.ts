@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { SESSION_CACHE_MS, SqliteSessionStore } from '../../src/session/sqlite-store.js';
+import { SESSION_CACHE_MS } from '../../src/session/cache.js';
+import { SqliteSessionStore } from '../../src/session/sqlite-store.js';
 import type { SessionData } from '../../src/session/types.js';
 
 const lifetimes = { idleTimeoutMs: 60_000, maxAgeMs: 600_000 };

@@ -1,0 +1,109 @@
+import { createClient, createSentinel, ErrorReply } from 'redis';
+import type { RedisConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+
+/** Redis could not be reached, or did not answer in time: the request gets a 503, and nothing is half-done. */
+export class RedisUnavailable extends Error {
+  override readonly name = 'RedisUnavailable';
+}
+
+/** A command's answer as the client returns it (RESP2): strings, numbers, null, and arrays of them. */
+export type RedisReply = string | number | null | RedisReply[];
+
+/** The one Redis connection of a gateway process; the stores share it. */
+export interface RedisConnection {
+  /** Sends one command; RedisUnavailable when the server cannot be reached now or does not answer in time. */
+  send(args: readonly string[]): Promise<RedisReply>;
+  /** Whether the connection is up, and while it is not, the last error (for /-/ready; never holds a password). */
+  status(): { readonly up: boolean; readonly error: string | undefined };
+  close(): Promise<void>;
+}
+
+/** A command that takes longer than this is given up on: the page gets a 503 rather than hanging. */
+const COMMAND_TIMEOUT_MS = 2_000;
+const CONNECT_TIMEOUT_MS = 2_000;
+
+/**
+ * Connects to a standalone server or through Sentinel, and keeps reconnecting (at most every 2 s) for as long as the
+ * process runs: an outage shows as RedisUnavailable on each command meanwhile (no offline queue, so nothing piles
+ * up) and ends by itself when the server is back.
+ */
+export function connectRedis(config: RedisConfig, logger: Logger): RedisConnection {
+  let up = false;
+  let lastError: string | undefined = 'not connected yet';
+  let errorsLogged = 0;
+  const socket = {
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
+    ...(config.tls ? { tls: true as const, servername: config.host, ...(config.caPem === undefined ? {} : { ca: config.caPem }) } : {}),
+  };
+  const credentials = {
+    ...(config.username === undefined ? {} : { username: config.username }),
+    ...(config.password === undefined ? {} : { password: config.password }),
+  };
+  const common = { ...credentials, database: config.database, disableOfflineQueue: true, name: 'netbox-aaa-gateway' };
+
+  let sendCommand: (args: readonly string[]) => Promise<unknown>;
+  let events: { on(event: string, listener: (...args: unknown[]) => void): unknown };
+  let connect: () => Promise<unknown>;
+  let disconnect: () => Promise<unknown>;
+  if (config.sentinels.length > 0) {
+    const sentinel = createSentinel({
+      name: config.sentinelMaster ?? '',
+      sentinelRootNodes: config.sentinels.map(({ host, port }) => ({ host, port })),
+      nodeClientOptions: { ...common, socket },
+      sentinelClientOptions: { ...credentials, socket },
+    });
+    sendCommand = (args) => sentinel.sendCommand(undefined, [...args], { timeout: COMMAND_TIMEOUT_MS });
+    events = sentinel;
+    connect = () => sentinel.connect();
+    disconnect = () => sentinel.close();
+  } else {
+    const client = createClient({ ...common, socket: { host: config.host, port: config.port, ...socket } });
+    sendCommand = (args) => client.sendCommand([...args], { timeout: COMMAND_TIMEOUT_MS });
+    events = client;
+    connect = () => client.connect();
+    disconnect = () => client.close();
+  }
+
+  const where = config.sentinels.length > 0 ? `sentinel master ${config.sentinelMaster}` : `${config.host}:${config.port}`;
+  // Without an 'error' listener an outage would end the process.
+  events.on('error', (error: unknown) => {
+    const wasUp = up;
+    up = false;
+    lastError = error instanceof Error ? error.message : String(error);
+    // One line when it goes, then one a minute at most while it stays away (it retries every 2 s).
+    if (wasUp || errorsLogged % 30 === 0) logger.error({ redis: where, error: lastError }, 'Redis unreachable; sign-ins and pages answer 503 until it is back');
+    errorsLogged += 1;
+  });
+  events.on('ready', () => {
+    if (errorsLogged > 0) logger.info({ redis: where }, 'Redis reachable again');
+    up = true;
+    lastError = undefined;
+    errorsLogged = 0;
+  });
+  connect().catch((error: unknown) => {
+    lastError = error instanceof Error ? error.message : String(error);
+    logger.error({ redis: where, error: lastError }, 'could not connect to Redis');
+  });
+
+  return {
+    async send(args) {
+      try {
+        return (await sendCommand(args)) as RedisReply;
+      } catch (error) {
+        // Redis answered, with an error: a mistake of the gateway's, not an outage.
+        if (error instanceof ErrorReply) throw error;
+        throw new RedisUnavailable(error instanceof Error ? error.message : String(error));
+      }
+    },
+    status: () => ({ up, error: up ? undefined : lastError }),
+    async close() {
+      try {
+        await disconnect();
+      } catch {
+        // Closing a client that never connected: nothing to close.
+      }
+    },
+  };
+}

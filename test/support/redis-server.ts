@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RedisConfig } from '../../src/config/types.js';
+import { silentLogger } from '../../src/log.js';
+import { connectRedis, type RedisConnection } from '../../src/redis/connection.js';
+import { freePort } from './free-port.js';
+
+/**
+ * Debian's redis-server on a loopback port, without persistence, for the tests: started, stopped and started again
+ * on the same port (an outage). Without redis-server installed the tests fail, saying so.
+ */
+export class RedisTestServer {
+  #process: ChildProcess | undefined;
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  static async start(): Promise<RedisTestServer> {
+    const server = new RedisTestServer(await freePort(), mkdtempSync(join(tmpdir(), 'nbgw-redis-')));
+    await server.resume();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** A config for the gateway's own client, with a key prefix of its own so that tests never see each other's keys. */
+  config(keyPrefix = `test-${randomBytes(4).toString('hex')}:`): RedisConfig {
+    return { host: '127.0.0.1', port: this.port, tls: false, database: 0, username: undefined, password: undefined, caPem: undefined, keyPrefix, sentinels: [], sentinelMaster: undefined };
+  }
+
+  /** A gateway connection to this server, ready to take commands. */
+  async connect(): Promise<RedisConnection> {
+    const connection = connectRedis(this.config(), silentLogger);
+    const deadline = Date.now() + 5_000;
+    while (!connection.status().up) {
+      if (Date.now() > deadline) throw new Error(`could not connect to the test redis-server on port ${this.port}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return connection;
+  }
+
+  /** Starts it (again) on its port. */
+  async resume(): Promise<void> {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.#process = child;
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${this.port}: ${output}`)), 10_000);
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(error.code === 'ENOENT' ? new Error('redis-server is not installed (apt-get install redis-server); the Redis tests need a real one') : error);
+      });
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited (${code}) before it was ready: ${output}`));
+      });
+    });
+  }
+
+  /** Stops it, as an outage would: the port refuses connections until `resume`. */
+  async stop(): Promise<void> {
+    const child = this.#process;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    this.#process = undefined;
+  }
+}
