@@ -46,6 +46,9 @@ export interface RunningGateway {
   readonly sessions: SessionStore;
 }
 
+/** How long start-up waits for Redis before it listens anyway, so that a normal start answers no request with 503. */
+const REDIS_START_WAIT_MS = 5_000;
+
 /** The composition root: every concrete piece is chosen here and nowhere else. */
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
   const { authenticator, accounting, servers } = createAaa(config.aaa, config.roles.attributes, logger);
@@ -138,6 +141,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     logger: logger.child({ module: 'http' }),
   });
 
+  // Not a condition for starting: without Redis the gateway answers 503 and /-/ready says why, until it is back.
+  if (redis !== undefined && !(await redis.whenUp(REDIS_START_WAIT_MS))) {
+    logger.warn({ waitedMs: REDIS_START_WAIT_MS }, 'Redis is not reachable yet; starting anyway, and answering 503 until it is');
+  }
   const { server, redirect, url, reloadTls } = await startListeners(app, config.listen, config.edge, logger);
   logger.info(
     { url, httpRedirectPort: config.edge.httpRedirectPort, netbox: config.netbox.url.origin, aaa: config.aaa.method, servers, accounting: accounting !== undefined, sessionMode: config.netbox.sessionMode },

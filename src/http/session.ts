@@ -1,7 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../log.js';
+import { RedisUnavailable } from '../redis/connection.js';
 import { cookieValue, newSessionId, signedCookieValue, verifiedSessionId } from '../session/session-id.js';
 import type { ChallengeInProgress, SessionData, SessionStore, SignedInUser, SignedInUserChange } from '../session/types.js';
+import { renderStoreUnavailable } from './answers.js';
 
 declare global {
   namespace Express {
@@ -222,6 +224,13 @@ export class GatewaySession {
         }
       };
       saved.then(finish, (error: unknown) => {
+        clearTimeout(deadline);
+        // A page that needs its session saved (a login form's token) is no use without it: the store's outage
+        // page instead, which the connection has logged already.
+        if (error instanceof RedisUnavailable && !res.headersSent && !res.writableEnded) {
+          renderStoreUnavailable(this.req, res);
+          return;
+        }
         options.logger.error({ err: error }, 'could not save a session');
         finish();
       });

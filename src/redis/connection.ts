@@ -16,6 +16,8 @@ export interface RedisConnection {
   send(args: readonly string[]): Promise<RedisReply>;
   /** Whether the connection is up, and while it is not, the last error (for /-/ready; never holds a password). */
   status(): { readonly up: boolean; readonly error: string | undefined };
+  /** Resolves once the connection is up (true), or after `timeoutMs` without it (false). */
+  whenUp(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ const CONNECT_TIMEOUT_MS = 2_000;
 export function connectRedis(config: RedisConfig, logger: Logger): RedisConnection {
   let up = false;
   let lastError: string | undefined = 'not connected yet';
+  const waiting = new Set<() => void>();
   let errorsLogged = 0;
   const socket = {
     connectTimeout: CONNECT_TIMEOUT_MS,
@@ -81,6 +84,7 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
     up = true;
     lastError = undefined;
     errorsLogged = 0;
+    for (const wake of waiting) wake();
   });
   connect().catch((error: unknown) => {
     lastError = error instanceof Error ? error.message : String(error);
@@ -98,6 +102,19 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
       }
     },
     status: () => ({ up, error: up ? undefined : lastError }),
+    whenUp: (timeoutMs) =>
+      up
+        ? Promise.resolve(true)
+        : new Promise<boolean>((resolve) => {
+            const done = (result: boolean) => {
+              clearTimeout(timer);
+              waiting.delete(wake);
+              resolve(result);
+            };
+            const wake = () => done(true);
+            const timer = setTimeout(() => done(false), timeoutMs);
+            waiting.add(wake);
+          }),
     async close() {
       try {
         await disconnect();

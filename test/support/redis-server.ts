@@ -37,11 +37,7 @@ export class RedisTestServer {
   /** A gateway connection to this server, ready to take commands. */
   async connect(): Promise<RedisConnection> {
     const connection = connectRedis(this.config(), silentLogger);
-    const deadline = Date.now() + 5_000;
-    while (!connection.status().up) {
-      if (Date.now() > deadline) throw new Error(`could not connect to the test redis-server on port ${this.port}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    if (!(await connection.whenUp(5_000))) throw new Error(`could not connect to the test redis-server on port ${this.port}`);
     return connection;
   }
 

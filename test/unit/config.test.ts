@@ -75,7 +75,7 @@ describe('loadConfig', () => {
       RADIUS_SERVERS: '2001:db8::5:1812,ok:99999',
       LISTEN_PORT: '80a',
       GROUP_SYNC: 'maybe',
-      SESSION_STORE: 'redis',
+      SESSION_STORE: 'postgres',
       RADIUS_TIMEOUT: 'soon',
       NETBOX_SESSION_MODE: 'cookie',
     });
