@@ -3,6 +3,9 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { createRadiusAccounting, createRadiusAuthenticator } from './aaa/radius/authenticator.js';
+import type { DeadServerStore } from './aaa/dead-servers.js';
+import { RedisDeadServerStore } from './aaa/redis-dead-servers.js';
+import { SqliteDeadServerStore } from './aaa/sqlite-dead-servers.js';
 import { createTacacsAccounting, createTacacsAuthenticator } from './aaa/tacacs/authenticator.js';
 import { serverName, type Accounting, type Authenticator } from './aaa/types.js';
 import { ConfigError } from './config/env-reader.js';
@@ -51,17 +54,19 @@ const REDIS_START_WAIT_MS = 5_000;
 
 /** The composition root: every concrete piece is chosen here and nowhere else. */
 export async function startGateway(config: Config, logger: Logger): Promise<RunningGateway> {
-  const { authenticator, accounting, servers } = createAaa(config.aaa, config.roles.attributes, logger);
+  // The state several replicas share through Redis, or one keeps in its SQLite file: sessions, login regulation, which
+  // groups the gateway granted (managed sync mode), and which AAA servers are held down.
+  const redisConfig = config.session.redis;
+  const redis = redisConfig === undefined ? undefined : connectRedis(redisConfig, logger.child({ module: 'redis' }));
+  const deadServers =
+    redis === undefined || redisConfig === undefined ? new SqliteDeadServerStore(sqliteLocation(config.session)) : new RedisDeadServerStore(redis, redisConfig.keyPrefix);
+  const { authenticator, accounting, servers } = createAaa(config.aaa, config.roles.attributes, logger, deadServers);
   const roles = createRoleMapper(config.roles, logger.child({ module: 'roles' }));
   warnAboutSuperuserGroups(config, logger);
 
   const netboxLogger = logger.child({ module: 'netbox' });
   const netbox = new NetboxClient({ baseUrl: config.netbox.url, token: config.netbox.token, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger });
   const passwordFor = (username: string) => derivePassword(config.netbox.passwordSecret, username);
-  // The state several replicas share through Redis, or one keeps in its SQLite file: sessions, login regulation, and
-  // which groups the gateway granted (managed sync mode).
-  const redisConfig = config.session.redis;
-  const redis = redisConfig === undefined ? undefined : connectRedis(redisConfig, logger.child({ module: 'redis' }));
   const groupGrants =
     redis === undefined || redisConfig === undefined ? new SqliteGroupGrantStore(sqliteLocation(config.session)) : new RedisGroupGrantStore(redis, redisConfig.keyPrefix);
   const provisioner = new RestProvisioner({
@@ -158,6 +163,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     await sessionStore.close();
     await regulationStore.close();
     await groupGrants.close();
+    await deadServers.close();
     await redis?.close();
   };
   const listeners = [server, ...(redirect ? [redirect] : [])];
@@ -215,18 +221,23 @@ function closed(server: Server): Promise<void> {
 }
 
 /** The configured protocol's authenticator, and its accounting when that is on. */
-function createAaa(aaa: AaaConfig, roleAttributes: readonly string[], logger: Logger): { authenticator: Authenticator; accounting: Accounting | undefined; servers: string[] } {
+function createAaa(
+  aaa: AaaConfig,
+  roleAttributes: readonly string[],
+  logger: Logger,
+  deadServers: DeadServerStore,
+): { authenticator: Authenticator; accounting: Accounting | undefined; servers: string[] } {
   if (aaa.method === 'radius') {
     const radiusLogger = logger.child({ module: 'radius' });
     return {
-      authenticator: createRadiusAuthenticator(aaa.radius, aaa.loginDeadlineMs, radiusLogger, aaa),
+      authenticator: createRadiusAuthenticator(aaa.radius, aaa.loginDeadlineMs, radiusLogger, { ...aaa, deadServers }),
       accounting: createRadiusAccounting(aaa.radius, radiusLogger),
       servers: aaa.radius.servers.map(serverName),
     };
   }
   const tacacsLogger = logger.child({ module: 'tacacs' });
   return {
-    authenticator: createTacacsAuthenticator(aaa.tacacs, aaa.loginDeadlineMs, tacacsLogger, aaa, roleAttributes),
+    authenticator: createTacacsAuthenticator(aaa.tacacs, aaa.loginDeadlineMs, tacacsLogger, { ...aaa, deadServers }, roleAttributes),
     accounting: createTacacsAccounting(aaa.tacacs, tacacsLogger),
     servers: aaa.tacacs.servers.map((server) => `${server.tls ? 'tls://' : ''}${serverName(server)}`),
   };

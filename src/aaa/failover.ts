@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../log.js';
 import { untilAborted } from './abort.js';
+import type { DeadServerStore } from './dead-servers.js';
 import { ServerHealth } from './server-health.js';
 import {
   ServerTrouble,
@@ -30,6 +31,8 @@ export interface FailoverOptions {
   readonly deadTimeMs?: number;
   /** Probe dead servers that implement `probe` this often; absent: dead servers come back only by their dead time. */
   readonly probeIntervalMs?: number;
+  /** Hold-downs shared with other gateways (Redis); absent: this gateway's own only. */
+  readonly deadServers?: DeadServerStore;
   readonly logger: Logger;
 }
 
@@ -48,7 +51,7 @@ export class FailoverAuthenticator implements Authenticator {
     this.#servers = servers;
     this.#deadlineMs = options.deadlineMs;
     this.#respondDeadlineMs = respondDeadlineMs;
-    this.#health = new ServerHealth(servers, { deadTimeMs: options.deadTimeMs ?? 0, probeIntervalMs: options.probeIntervalMs, logger: options.logger });
+    this.#health = new ServerHealth(servers, { deadTimeMs: options.deadTimeMs ?? 0, probeIntervalMs: options.probeIntervalMs, shared: options.deadServers, logger: options.logger });
     this.#log = options.logger;
   }
 

@@ -1,17 +1,21 @@
 /**
  * Dead-server handling for the failover chain, the same for RADIUS and TACACS+: a server that gave no usable
  * answer is held down for the dead time so later logins do not each pay its timeout, and optional background
- * probes bring it back before that. One instance per chain; the state lives in memory only.
+ * probes bring it back before that. One instance per chain; the state lives in memory, and in a DeadServerStore when
+ * one is given, so that the gateways sharing it skip a server any of them found dead.
  */
 import type { Logger } from '../log.js';
 import { ServerTrouble, type AaaServer, type ServerStatus } from './types.js';
 import { untilAborted } from './abort.js';
+import type { DeadServerStore } from './dead-servers.js';
 
 export interface ServerHealthOptions {
   /** How long a failed server is skipped (AAA_DEAD_TIME); 0 keeps the states for reporting but skips nothing. */
   readonly deadTimeMs: number;
   /** Probe dead servers that implement `probe` this often (AAA_PROBE_INTERVAL); undefined: no probing. */
   readonly probeIntervalMs?: number | undefined;
+  /** Hold-downs shared with other gateways. */
+  readonly shared?: DeadServerStore | undefined;
   readonly logger: Logger;
 }
 
@@ -43,6 +47,7 @@ export class ServerHealth {
   readonly #deadTimeMs: number;
   readonly #probeIntervalMs: number | undefined;
   readonly #log: Logger;
+  readonly #shared: DeadServerStore | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
   readonly #probes = new Set<AbortController>();
   #closed = false;
@@ -54,6 +59,7 @@ export class ServerHealth {
     this.#deadTimeMs = options.deadTimeMs;
     this.#probeIntervalMs = options.probeIntervalMs;
     this.#log = options.logger;
+    this.#shared = options.deadTimeMs > 0 ? options.shared : undefined;
   }
 
   /**
@@ -62,6 +68,7 @@ export class ServerHealth {
    * remaining server is dead, the one whose hold-down ends first. Undefined when none is left or `signal` fired.
    */
   async next(done: ReadonlySet<AaaServer>, signal: AbortSignal): Promise<Turn | undefined> {
+    if (done.size === 0) await this.#adoptShared();
     for (;;) {
       if (signal.aborted) return undefined;
       const remaining = this.#health.filter((h) => !done.has(h.server));
@@ -109,6 +116,34 @@ export class ServerHealth {
     clearTimeout(this.#probeTimer);
     this.#probeTimer = undefined;
     for (const probe of this.#probes) probe.abort(new ServerTrouble('deadline', 'probing stopped'));
+  }
+
+  /** Takes on the hold-downs other gateways recorded; without the store, this gateway goes by what it saw itself. */
+  async #adoptShared(): Promise<void> {
+    if (this.#shared === undefined) return;
+    let held: Awaited<ReturnType<DeadServerStore['heldDown']>>;
+    try {
+      held = await this.#shared.heldDown(Date.now());
+    } catch (error) {
+      this.#log.debug({ error: error instanceof Error ? error.message : String(error) }, 'shared AAA server states unavailable; using this gateway\'s own');
+      return;
+    }
+    for (const h of this.#health) {
+      const record = held.get(h.server.name);
+      if (record === undefined || h.trial !== undefined || (h.state === 'dead' && h.deadUntil >= record.until)) continue;
+      if (h.state !== 'dead') this.#log.info({ server: h.server.name, deadUntil: new Date(record.until).toISOString() }, 'AAA server held down: another gateway found it dead');
+      h.state = 'dead';
+      h.deadUntil = record.until;
+      h.lastError = new ServerTrouble(record.reason, `${record.message} (seen by another gateway)`);
+      this.#scheduleProbes();
+    }
+  }
+
+  #share(work: (store: DeadServerStore) => Promise<void>): void {
+    if (this.#shared === undefined) return;
+    work(this.#shared).catch((error: unknown) => {
+      this.#log.debug({ error: error instanceof Error ? error.message : String(error) }, 'could not share an AAA server state');
+    });
   }
 
   #usable(h: Health, now: number): boolean {
@@ -163,7 +198,10 @@ export class ServerHealth {
     const previous = h.state;
     h.state = 'up';
     h.deadUntil = 0;
-    if (previous === 'dead') this.#log.info({ server: h.server.name, via }, 'AAA server is up again');
+    if (previous === 'dead') {
+      this.#log.info({ server: h.server.name, via }, 'AAA server is up again');
+      this.#share((store) => store.markUp(h.server.name));
+    }
   }
 
   /**
@@ -180,6 +218,7 @@ export class ServerHealth {
     const previous = h.state;
     h.state = 'dead';
     h.deadUntil = now + this.#deadTimeMs;
+    this.#share((store) => store.markDead(h.server.name, { until: h.deadUntil, reason: error.reason, message: error.message }));
     const fields = { server: h.server.name, reason: error.reason, detail: error.message, deadUntil: new Date(h.deadUntil).toISOString() };
     if (previous === 'dead') this.#log.debug(fields, 'AAA server still dead');
     else this.#log.warn({ ...fields, deadTimeMs: this.#deadTimeMs }, 'AAA server marked dead');

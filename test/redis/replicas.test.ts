@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RadiusCode } from '../../src/aaa/radius/codec.js';
 import { silentLogger } from '../../src/log.js';
@@ -99,6 +100,27 @@ describe('two gateway replicas on one Redis', () => {
     }
     const banned = await signIn(new CookieBrowser(b.url), 'alice', STACK_USERS.alice!.password);
     expect(banned.status).toBe(429);
+  });
+
+  it('skips a RADIUS server that replica A found dead on replica B too, without sending it anything', async () => {
+    // A black hole: it takes every request and answers none.
+    const hole = createSocket('udp4');
+    let received = 0;
+    hole.on('message', () => (received += 1));
+    await new Promise<void>((resolve) => hole.bind(0, '127.0.0.1', resolve));
+    try {
+      replicas = await twoReplicas({ radiusServersBefore: [`127.0.0.1:${hole.address().port}`] });
+      const { a, b } = replicas;
+      expect((await signIn(new CookieBrowser(a.url), 'alice', STACK_USERS.alice!.password)).status).toBe(303);
+      const sentByA = received;
+      expect(sentByA).toBeGreaterThan(0);
+      expect((await signIn(new CookieBrowser(b.url), 'bob', STACK_USERS.bob!.password)).status).toBe(303);
+      expect(received).toBe(sentByA);
+      const ready = await sendRaw(b.url, rawGet('/-/ready', ['Host: gateway.test']));
+      expect(ready.text).toContain('(seen by another gateway)');
+    } finally {
+      hole.close();
+    }
   });
 
   it('answers 503 while Redis is away, says why on /-/ready, and signs in again by itself when it is back', async () => {

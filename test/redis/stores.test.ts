@@ -1,9 +1,11 @@
 import { afterAll, beforeAll } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
+import { RedisDeadServerStore } from '../../src/aaa/redis-dead-servers.js';
 import { RedisRegulationStore } from '../../src/regulation/redis-store.js';
 import { RedisSessionStore } from '../../src/session/redis-store.js';
 import { RedisTestServer } from '../support/redis-server.js';
+import { deadServerStoreContract } from '../aaa/dead-server-store-contract.js';
 import { regulationStoreContract } from '../regulation/store-contract.js';
 import { LIFETIMES, sessionStoreContract } from '../session/store-contract.js';
 
@@ -20,6 +22,7 @@ afterAll(async () => {
 });
 
 regulationStoreContract('Redis', () => new RedisRegulationStore(connection, server.config().keyPrefix));
+deadServerStoreContract('Redis', () => new RedisDeadServerStore(connection, server.config().keyPrefix));
 
 sessionStoreContract('Redis, two replicas', async (expired) => {
   const prefix = server.config().keyPrefix;

@@ -5,6 +5,7 @@ import { loadTlsMaterial, type TlsMaterial } from '../tls.js';
 import type { Accounting, Authenticator } from '../types.js';
 import { RadiusAccounting } from './accounting.js';
 import { RadiusClient } from './client.js';
+import type { DeadServerStore } from '../dead-servers.js';
 
 /**
  * The RADIUS front door: one client per configured server, asked in order by the failover chain. Every client can
@@ -14,7 +15,7 @@ export function createRadiusAuthenticator(
   config: RadiusConfig,
   loginDeadlineMs: number,
   logger: Logger,
-  health?: Pick<AaaConfig, 'deadTimeMs' | 'probeIntervalMs'>,
+  health?: Pick<AaaConfig, 'deadTimeMs' | 'probeIntervalMs'> & { readonly deadServers?: DeadServerStore | undefined },
 ): Authenticator {
   const tls = tlsFor(config);
   const servers = config.servers.map(
@@ -37,6 +38,7 @@ export function createRadiusAuthenticator(
     // The answer to a challenge waits challengeTimeoutMs per try; a second more for the last reply to arrive.
     respondDeadlineMs: config.challengeTimeoutMs * config.retries + 1_000,
     ...(health === undefined ? {} : { deadTimeMs: health.deadTimeMs, ...(config.probe ? { probeIntervalMs: health.probeIntervalMs } : {}) }),
+    ...(health?.deadServers === undefined ? {} : { deadServers: health.deadServers }),
     logger,
   });
 }

@@ -7,6 +7,7 @@ import { HANDLED_MANDATORY_ARGUMENTS } from './authorization.js';
 import { TacacsClient } from './client.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import type { Endpoint } from './transport.js';
+import type { DeadServerStore } from '../dead-servers.js';
 
 /**
  * The TACACS+ front door: one client per configured server, asked in order by the failover chain. Without
@@ -17,7 +18,7 @@ export function createTacacsAuthenticator(
   config: TacacsConfig,
   loginDeadlineMs: number,
   logger: Logger,
-  health?: Pick<AaaConfig, 'deadTimeMs' | 'probeIntervalMs'>,
+  health?: Pick<AaaConfig, 'deadTimeMs' | 'probeIntervalMs'> & { readonly deadServers?: DeadServerStore | undefined },
   roleAttributes: readonly string[] = [],
 ): FailoverAuthenticator {
   const handledMandatoryArguments = [...new Set([...HANDLED_MANDATORY_ARGUMENTS, ...roleAttributes])];
@@ -37,6 +38,7 @@ export function createTacacsAuthenticator(
   return new FailoverAuthenticator(servers, {
     deadlineMs: loginDeadlineMs,
     ...(health === undefined ? {} : { deadTimeMs: health.deadTimeMs, ...(config.probe ? { probeIntervalMs: health.probeIntervalMs } : {}) }),
+    ...(health?.deadServers === undefined ? {} : { deadServers: health.deadServers }),
     logger,
   });
 }
