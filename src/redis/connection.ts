@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { createClient, createSentinel, ErrorReply } from 'redis';
 import type { RedisConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -38,7 +39,8 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
   const socket = {
     connectTimeout: CONNECT_TIMEOUT_MS,
     reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
-    ...(config.tls ? { tls: true as const, servername: config.host, ...(config.caPem === undefined ? {} : { ca: config.caPem }) } : {}),
+    // SNI carries host names only (RFC 6066); a certificate for an address is checked against the address anyway.
+    ...(config.tls ? { tls: true as const, ...(isIP(config.host) === 0 ? { servername: config.host } : {}), ...(config.caPem === undefined ? {} : { ca: config.caPem }) } : {}),
   };
   const credentials = {
     ...(config.username === undefined ? {} : { username: config.username }),
@@ -57,13 +59,13 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
       nodeClientOptions: { ...common, socket },
       sentinelClientOptions: { ...credentials, socket },
     });
-    sendCommand = (args) => sentinel.sendCommand(undefined, [...args], { timeout: COMMAND_TIMEOUT_MS });
+    sendCommand = (args) => sentinel.sendCommand(undefined, [...args]);
     events = sentinel;
     connect = () => sentinel.connect();
     disconnect = () => sentinel.close();
   } else {
     const client = createClient({ ...common, socket: { host: config.host, port: config.port, ...socket } });
-    sendCommand = (args) => client.sendCommand([...args], { timeout: COMMAND_TIMEOUT_MS });
+    sendCommand = (args) => client.sendCommand([...args]);
     events = client;
     connect = () => client.connect();
     disconnect = () => client.close();
@@ -71,33 +73,50 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
 
   const where = config.sentinels.length > 0 ? `sentinel master ${config.sentinelMaster}` : `${config.host}:${config.port}`;
   // Without an 'error' listener an outage would end the process.
-  events.on('error', (error: unknown) => {
+  const unreachable = (error: unknown) => {
     const wasUp = up;
     up = false;
     lastError = error instanceof Error ? error.message : String(error);
     // One line when it goes, then one a minute at most while it stays away (it retries every 2 s).
     if (wasUp || errorsLogged % 30 === 0) logger.error({ redis: where, error: lastError }, 'Redis unreachable; sign-ins and pages answer 503 until it is back');
     errorsLogged += 1;
-  });
-  events.on('ready', () => {
+  };
+  events.on('error', unreachable);
+  const reachable = () => {
+    if (up) return;
     if (errorsLogged > 0) logger.info({ redis: where }, 'Redis reachable again');
     up = true;
     lastError = undefined;
     errorsLogged = 0;
     for (const wake of waiting) wake();
-  });
-  connect().catch((error: unknown) => {
-    lastError = error instanceof Error ? error.message : String(error);
-    logger.error({ redis: where, error: lastError }, 'could not connect to Redis');
-  });
+  };
+  events.on('ready', reachable);
+  // Sentinel mode has no 'ready' event: a command that gets through says the same. While Redis is away, a PING every
+  // 2 s finds out when it is back, even if no request comes to ask (/-/ready must turn green by itself).
+  const heartbeat = setInterval(() => {
+    if (!up) sendCommand(['PING']).then(reachable, () => undefined);
+  }, 2_000);
+  heartbeat.unref();
+  connect().then(
+    () => sendCommand(['PING']).then(reachable, () => undefined),
+    (error: unknown) => {
+      lastError = error instanceof Error ? error.message : String(error);
+      logger.error({ redis: where, error: lastError }, 'could not connect to Redis');
+    },
+  );
 
   return {
     async send(args) {
       try {
-        return (await sendCommand(args)) as RedisReply;
+        const reply = (await withinTimeout(sendCommand(args))) as RedisReply;
+        reachable();
+        return reply;
       } catch (error) {
         // Redis answered, with an error: a mistake of the gateway's, not an outage.
         if (error instanceof ErrorReply) throw error;
+        // A command that timed out means Redis is away too, where no socket error says so (a server that hangs); other
+        // failures here (the client offline) follow a socket error, which said why.
+        if (error instanceof CommandTimedOut) unreachable(error);
         throw new RedisUnavailable(error instanceof Error ? error.message : String(error));
       }
     },
@@ -116,6 +135,7 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
             waiting.add(wake);
           }),
     async close() {
+      clearInterval(heartbeat);
       try {
         await disconnect();
       } catch {
@@ -123,4 +143,19 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
       }
     },
   };
+}
+
+class CommandTimedOut extends Error {}
+
+/**
+ * The client's own command timeout covers only the wait to be written, not the wait for the answer: a server that
+ * hangs with its connection open would hold each request forever. The command itself stays queued, and is answered
+ * (and ignored) if the server wakes up.
+ */
+function withinTimeout<T>(command: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new CommandTimedOut(`no answer within ${COMMAND_TIMEOUT_MS} ms`)), COMMAND_TIMEOUT_MS);
+  });
+  return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
 }

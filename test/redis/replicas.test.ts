@@ -102,6 +102,18 @@ describe('two gateway replicas on one Redis', () => {
     expect(banned.status).toBe(429);
   });
 
+  it('keeps a group an admin gave by hand when the next sign-in is on the other replica (the record is shared)', async () => {
+    replicas = await twoReplicas();
+    const { stack, a, b } = replicas;
+    const browser = new CookieBrowser(a.url);
+    expect((await signIn(browser, 'alice', STACK_USERS.alice!.password)).status).toBe(303);
+    const alice = stack.netbox.state.findUser('alice')!;
+    const granted = stack.netbox.state.groupNamesOf(alice).sort();
+    alice.groupIds.add(stack.netbox.state.addGroup('hand-picked').id);
+    expect((await signIn(new CookieBrowser(b.url), 'alice', STACK_USERS.alice!.password)).status).toBe(303);
+    expect(stack.netbox.state.groupNamesOf(stack.netbox.state.findUser('alice')!).sort()).toEqual([...granted, 'hand-picked'].sort());
+  });
+
   it('skips a RADIUS server that replica A found dead on replica B too, without sending it anything', async () => {
     // A black hole: it takes every request and answers none.
     const hole = createSocket('udp4');

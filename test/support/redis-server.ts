@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisConfig } from '../../src/config/types.js';
@@ -17,10 +17,20 @@ export class RedisTestServer {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly extraArgs: readonly string[],
   ) {}
 
-  static async start(): Promise<RedisTestServer> {
-    const server = new RedisTestServer(await freePort(), mkdtempSync(join(tmpdir(), 'nbgw-redis-')));
+  /** `password`: the server requires it (requirepass). `tls`: it speaks TLS only, with this certificate. */
+  static async start(options: { password?: string; tls?: { certFile: string; keyFile: string; caFile: string } } = {}): Promise<RedisTestServer> {
+    const port = await freePort();
+    const tls = options.tls;
+    const extra = [
+      ...(options.password === undefined ? [] : ['--requirepass', options.password]),
+      ...(tls === undefined
+        ? []
+        : ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no']),
+    ];
+    const server = new RedisTestServer(port, mkdtempSync(join(tmpdir(), 'nbgw-redis-')), extra);
     await server.resume();
     return server;
   }
@@ -43,7 +53,7 @@ export class RedisTestServer {
 
   /** Starts it (again) on its port. */
   async resume(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#process = child;
@@ -68,6 +78,15 @@ export class RedisTestServer {
     });
   }
 
+  /** Freezes it (SIGSTOP): connections stay open and nothing answers, as a hung server or a black-holed link. */
+  freeze(): void {
+    this.#process?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.#process?.kill('SIGCONT');
+  }
+
   /** Stops it, as an outage would: the port refuses connections until `resume`. */
   async stop(): Promise<void> {
     const child = this.#process;
@@ -76,5 +95,46 @@ export class RedisTestServer {
     child.kill('SIGKILL');
     await exited;
     this.#process = undefined;
+  }
+}
+
+/** Debian's redis-server in Sentinel mode, watching one RedisTestServer as master `name`. */
+export class SentinelTestServer {
+  private constructor(
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static async start(master: RedisTestServer, name: string): Promise<SentinelTestServer> {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'nbgw-sentinel-'));
+    const config = join(dir, 'sentinel.conf');
+    // Sentinel rewrites its configuration file, so it gets one of its own.
+    writeFileSync(config, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${master.port} 1\n`);
+    const child = spawn('redis-server', [config, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`redis sentinel did not start on port ${port}: ${output}`)), 10_000);
+      child.once('error', reject);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('+monitor master')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis sentinel exited (${code}): ${output}`));
+      });
+    });
+    return new SentinelTestServer(port, child);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGKILL');
+    await exited;
   }
 }

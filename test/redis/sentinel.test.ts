@@ -1,0 +1,30 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CookieBrowser } from '../netbox-double/browser.js';
+import { pageUser, signIn } from '../support/gateway-form.js';
+import { RedisTestServer, SentinelTestServer } from '../support/redis-server.js';
+import { startStack, STACK_USERS } from '../support/stack.js';
+
+let master: RedisTestServer;
+let sentinel: SentinelTestServer;
+beforeAll(async () => {
+  master = await RedisTestServer.start();
+  sentinel = await SentinelTestServer.start(master, 'nbgw-master');
+});
+afterAll(async () => {
+  await sentinel.stop();
+  await master.stop();
+});
+
+describe('Redis through Sentinel', () => {
+  it('finds the master through REDIS_SENTINELS and signs in, without REDIS_URL', async () => {
+    const stack = await startStack({ env: { SESSION_STORE: 'redis', REDIS_SENTINELS: `127.0.0.1:${sentinel.port}`, REDIS_SENTINEL_MASTER: 'nbgw-master' } });
+    try {
+      const browser = new CookieBrowser(stack.gateway.url);
+      expect((await signIn(browser, 'alice', STACK_USERS.alice!.password)).status).toBe(303);
+      expect(pageUser((await browser.get('/')).body)).toBe('alice');
+      expect(await stack.gateway.sessions.count()).toBe(1);
+    } finally {
+      await stack.close();
+    }
+  });
+});
