@@ -1,7 +1,8 @@
 /**
  * The proxy path against nginx: the same local upstream (a 10 KB page, a 2 KB JSON body) reached directly, through
  * nginx with NetBox's sample configuration (when `nginx` is on PATH), and through the gateway with a signed-in
- * session, once on the SQLite store and once on the memory store. Each in its own process; rounds alternate between
+ * session, on the SQLite store, the memory store and (when redis-server is on PATH) the Redis store, a local
+ * redis-server. Each in its own process; rounds alternate between
  * the paths and the median of the rounds is printed. Then the SQLite gateway is filled with live sessions and its
  * RSS and latency are measured again. A benchmark, not a test: it prints figures and its targets, and exits 0
  * whatever they are (a failure to run at all exits 1).
@@ -32,6 +33,7 @@ import { freePort } from '../test/support/free-port.js';
 import { signIn } from '../test/support/gateway-form.js';
 import { GatewayProcess } from '../test/support/gateway-process.js';
 import { RadiusTestServer } from '../test/support/radius-server.js';
+import { RedisTestServer } from '../test/support/redis-server.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const TSX_LOADER = pathToFileURL(join(REPO, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
@@ -91,6 +93,10 @@ const nginx = await startNginx(upstream.url);
 const sqlitePath = join(work, 'gateway.sqlite');
 const gatewaySqlite = await startGateway({ SESSION_STORE: 'sqlite', SESSION_SQLITE_PATH: sqlitePath }, options.profile);
 const gatewayMemory = await startGateway({ SESSION_STORE: 'memory' }, false);
+// Redis as the replicas would share it: its own process, beside the upstream on the load's core.
+const redisServer = onPath('redis-server') ? await RedisTestServer.start() : undefined;
+pin(redisServer?.pid, 0);
+const gatewayRedis = redisServer === undefined ? undefined : await startGateway({ SESSION_STORE: 'redis', REDIS_URL: redisServer.url }, false);
 const rssAtStart = rss(gatewaySqlite.gateway);
 
 const firstLogin = await signInAndCount(gatewaySqlite.url);
@@ -98,6 +104,7 @@ const repeatLogin = await signInAndCount(gatewaySqlite.url);
 await signInAndCount(gatewayMemory.url);
 const sqliteCookie = repeatLogin.cookie;
 const memoryCookie = (await signInAndCount(gatewayMemory.url)).cookie;
+const redisCookie = gatewayRedis === undefined ? undefined : (await signInAndCount(gatewayRedis.url)).cookie;
 
 if (options.hold) {
   // For looking at the gateway by hand (strace, perf, a profiler): the stack stays up until Ctrl+C.
@@ -112,7 +119,11 @@ const paths: Path[] = [
   nginx.url === undefined ? { name: 'nginx', url: undefined, missing: nginx.missing } : { name: 'nginx', url: nginx.url },
   { name: 'gateway, SQLite store', url: gatewaySqlite.url, cookie: sqliteCookie, pid: gatewaySqlite.gateway.proc.pid },
   { name: 'gateway, memory store', url: gatewayMemory.url, cookie: memoryCookie, pid: gatewayMemory.gateway.proc.pid },
+  gatewayRedis === undefined || redisCookie === undefined
+    ? { name: 'gateway, Redis store', url: undefined, missing: 'redis-server not installed' }
+    : { name: 'gateway, Redis store', url: gatewayRedis.url, cookie: redisCookie, pid: gatewayRedis.gateway.proc.pid },
 ];
+const viaRedisName = 'gateway, Redis store';
 const loadGenerator = options.load ?? (onPath('wrk') ? 'wrk' : 'autocannon');
 
 process.stdout.write(
@@ -155,6 +166,7 @@ ${rows.join('\n')}
 gateway (SQLite) / direct: ${ratio(viaGateway.page16.rps, direct.page16.rps)} req/s on the 10 KB page, ${ratio(viaGateway.api16.rps, direct.api16.rps)} on the 2 KB JSON
 gateway (SQLite) / nginx:  ${viaNginx ? `${ratio(viaGateway.page16.rps, viaNginx.page16.rps)} req/s on the 10 KB page, ${ratio(viaGateway.api16.rps, viaNginx.api16.rps)} on the 2 KB JSON` : nginx.missing}
 gateway memory / SQLite:   ${ratio(summary.get('gateway, memory store')?.page16.rps ?? 0, viaGateway.page16.rps)} req/s on the 10 KB page
+gateway Redis / SQLite:    ${summary.has(viaRedisName) ? `${ratio(summary.get(viaRedisName)?.page16.rps ?? 0, viaGateway.page16.rps)} req/s on the 10 KB page` : 'redis-server not installed'}
 a first login cost NetBox ${firstLogin.netboxRequests} requests, a repeat login ${repeatLogin.netboxRequests}
 `);
 
@@ -174,6 +186,11 @@ const targets: [string, boolean | undefined, string][] = [
   [`RSS with ${options.sessions} sessions ≤ 150 MB`, memory.rssAfter <= 150 * 1024 * 1024, mb(memory.rssAfter)],
   [`p50 with ${options.sessions} sessions within 10% of the empty store`, memory.fullSpreadP50 <= memory.emptyP50 * 1.1, percent(memory.fullSpreadP50, memory.emptyP50)],
   ['a repeat login costs 4 NetBox requests', repeatLogin.netboxRequests === 4, String(repeatLogin.netboxRequests)],
+  [
+    'gateway req/s with the Redis store within 20% of SQLite, 10 KB, c=16',
+    summary.has(viaRedisName) ? (summary.get(viaRedisName)?.page16.rps ?? 0) >= 0.8 * viaGateway.page16.rps : undefined,
+    summary.has(viaRedisName) ? ratio(summary.get(viaRedisName)?.page16.rps ?? 0, viaGateway.page16.rps) : 'redis-server not installed',
+  ],
 ];
 process.stdout.write('\ntargets:\n');
 for (const [name, met, figure] of targets) process.stdout.write(`  ${met === undefined ? 'n/a ' : met ? 'met ' : 'MISS'}  ${name}: ${figure}\n`);
@@ -460,8 +477,10 @@ async function repeat(run: () => Promise<Measurement>): Promise<Measurement[]> {
 }
 
 async function stopAll(): Promise<void> {
-  for (const { gateway } of [gatewaySqlite, gatewayMemory]) gateway.signal('SIGTERM');
-  await Promise.all([gatewaySqlite.gateway.exited, gatewayMemory.gateway.exited]);
+  const gateways = [gatewaySqlite, gatewayMemory, ...(gatewayRedis ? [gatewayRedis] : [])];
+  for (const { gateway } of gateways) gateway.signal('SIGTERM');
+  await Promise.all(gateways.map(({ gateway }) => gateway.exited));
+  await redisServer?.stop();
   // nginx's master stops its worker only if it is still there to do it: wait for every child to be gone.
   const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
   for (const child of running) child.kill('SIGTERM');
