@@ -1,6 +1,5 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite/open.js';
 import type { DeadServerRecord, DeadServerStore } from './dead-servers.js';
 import type { ServerTroubleReason } from './types.js';
 
@@ -12,10 +11,7 @@ export class SqliteDeadServerStore implements DeadServerStore {
   readonly #heldDown: Database.Statement<[number], { server: string; until: number; reason: string; message: string }>;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
+    this.#db = openSqlite(path);
     this.#db.exec(`CREATE TABLE IF NOT EXISTS aaa_dead_servers (
       server TEXT PRIMARY KEY NOT NULL,
       until INTEGER NOT NULL,

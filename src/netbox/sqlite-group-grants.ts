@@ -1,6 +1,5 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite/open.js';
 import type { GroupGrantStore } from './group-grants.js';
 
 /** The group-grant record in SQLite, on its own connection to the gateway's file (or `:memory:`). */
@@ -10,10 +9,7 @@ export class SqliteGroupGrantStore implements GroupGrantStore {
   readonly #set: Database.Statement<[number, string, number]>;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
+    this.#db = openSqlite(path);
     this.#db.exec(`CREATE TABLE IF NOT EXISTS group_grants (
       netbox_user_id INTEGER PRIMARY KEY NOT NULL,
       groups TEXT NOT NULL,

@@ -1,6 +1,5 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite/open.js';
 import type { Logger } from '../log.js';
 import type { RegulationStore } from './types.js';
 
@@ -26,10 +25,7 @@ export class SqliteRegulationStore implements RegulationStore {
     private readonly logger: Logger,
     purgeIntervalMs = 60_000,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
+    this.#db = openSqlite(path);
     // A failure row carries its own expiry, so the purge needs no knowledge of the window it was counted in.
     this.#db.exec(`CREATE TABLE IF NOT EXISTS regulation_failures (
       key TEXT NOT NULL,

@@ -31,6 +31,16 @@ export class SessionCache {
     return null;
   }
 
+  /** What the store has just read or written for `sid` (undefined: nothing live): kept, or forgotten. */
+  keep(sid: string, stored: { readonly data: SessionData; readonly expiresAt: number } | undefined, now: number): SessionData | undefined {
+    if (stored === undefined) {
+      this.forget(sid);
+      return undefined;
+    }
+    this.remember(sid, stored.data, stored.expiresAt, now);
+    return stored.data;
+  }
+
   remember(sid: string, data: SessionData, expiresAt: number, now: number): void {
     // Re-inserted, so the Map's order stays oldest read first: what is too old to serve is dropped from the front,
     // and the cache holds about a second of traffic, not every session seen lately.

@@ -92,13 +92,7 @@ export class RedisSessionStore implements SessionStore {
     const now = Date.now();
     const cached = this.#cache.get(sid, now);
     if (cached !== undefined) return cached ?? undefined;
-    const stored = await this.#read(sid, now);
-    if (stored === undefined) {
-      this.#cache.forget(sid);
-      return undefined;
-    }
-    this.#cache.remember(sid, stored.data, stored.expiresAt, now);
-    return stored.data;
+    return this.#cache.keep(sid, await this.#read(sid, now), now);
   }
 
   async set(sid: string, data: SessionData): Promise<boolean> {

@@ -1,6 +1,5 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openSqlite } from '../sqlite/open.js';
 import type { Logger } from '../log.js';
 import { SessionCache } from './cache.js';
 import { sessionExpiry, type SessionData, type SessionLifetimes, type SessionStore, type SignedInUser } from './types.js';
@@ -42,11 +41,7 @@ export class SqliteSessionStore implements SessionStore {
     private readonly onExpired: (user: SignedInUser) => void = () => {},
     purgeIntervalMs = 30_000,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    // WAL lets the purge and request traffic not block each other; NORMAL is durable enough for sessions.
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = NORMAL');
+    this.#db = openSqlite(path);
     this.#db.exec(`CREATE TABLE IF NOT EXISTS sessions (
       sid TEXT PRIMARY KEY NOT NULL,
       data TEXT NOT NULL,
@@ -84,14 +79,7 @@ export class SqliteSessionStore implements SessionStore {
     const cached = this.#cache.get(sid, now);
     if (cached !== undefined) return cached ?? undefined;
     const row = this.#statements.get.get(sid, now);
-    if (row === undefined) {
-      this.#cache.forget(sid);
-      return undefined;
-    }
-    // Served as it is to every request within the cache's time: sessions are immutable (a change makes a new object).
-    const data = JSON.parse(row.data) as SessionData;
-    this.#cache.remember(sid, data, row.expires_at, now);
-    return data;
+    return this.#cache.keep(sid, row && { data: JSON.parse(row.data) as SessionData, expiresAt: row.expires_at }, now);
   }
 
   async set(sid: string, data: SessionData): Promise<boolean> {
@@ -118,12 +106,7 @@ export class SqliteSessionStore implements SessionStore {
       this.#statements.replace.run(JSON.stringify(data), expiresAt, sid);
       return { data, expiresAt };
     }).immediate();
-    if (stored === undefined) {
-      this.#cache.forget(sid);
-      return undefined;
-    }
-    this.#cache.remember(sid, stored.data, stored.expiresAt, now);
-    return stored.data;
+    return this.#cache.keep(sid, stored, now);
   }
 
   /**

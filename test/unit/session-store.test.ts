@@ -7,27 +7,13 @@ import { silentLogger } from '../../src/log.js';
 import { SESSION_CACHE_MS } from '../../src/session/cache.js';
 import { SqliteSessionStore } from '../../src/session/sqlite-store.js';
 import type { SessionData } from '../../src/session/types.js';
+import { signedIn } from '../session/store-contract.js';
 
 const lifetimes = { idleTimeoutMs: 60_000, maxAgeMs: 600_000 };
 
 const get = (store: SqliteSessionStore, sid: string) => store.get(sid);
 const set = (store: SqliteSessionStore, sid: string, data: SessionData) => store.set(sid, data);
 
-function signedIn(signedInAt: number, lastSeenAt: number): SessionData {
-  return {
-    user: {
-      username: 'alice',
-      netboxUserId: 7,
-      groups: ['ops'],
-      authServer: '127.0.0.1:1812',
-      clientAddress: '127.0.0.1',
-      accountingId: `acct-${signedInAt}-${lastSeenAt}`,
-      signedInAt,
-      lastSeenAt,
-      netboxCookies: { sessionid: 'abc' },
-    },
-  };
-}
 
 describe('SqliteSessionStore', () => {
   afterEach(() => {
