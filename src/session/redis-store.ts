@@ -99,13 +99,9 @@ export class RedisSessionStore implements SessionStore {
     const now = Date.now();
     const expiresAt = sessionExpiry(data.user, this.lifetimes, now);
     const created = await this.#eval(CREATE, [this.#key(sid), this.#ended(sid), this.#index], [sid, JSON.stringify(data), String(expiresAt), String(expiresAt + EXPIRED_KEPT_MS)]);
-    if (created !== 1) {
-      this.#cache.forget(sid);
-      this.logger.debug({}, 'a request that began before its session ended did not save it back');
-      return false;
-    }
-    this.#cache.remember(sid, data, expiresAt, now);
-    return true;
+    const stored = created === 1;
+    if (!stored) this.logger.debug({}, 'a request that began before its session ended did not save it back');
+    return this.#cache.keep(sid, stored ? { data, expiresAt } : undefined, now) !== undefined;
   }
 
   async update(sid: string, change: (current: SessionData) => SessionData): Promise<SessionData | undefined> {

@@ -85,13 +85,9 @@ export class SqliteSessionStore implements SessionStore {
   async set(sid: string, data: SessionData): Promise<boolean> {
     const now = Date.now();
     const expiresAt = sessionExpiry(data.user, this.lifetimes, now);
-    if (this.#statements.upsert.run({ sid, data: JSON.stringify(data), expiresAt }).changes === 0) {
-      this.#cache.forget(sid);
-      this.logger.debug({}, 'a request that began before its session ended did not save it back');
-      return false;
-    }
-    this.#cache.remember(sid, data, expiresAt, now);
-    return true;
+    const stored = this.#statements.upsert.run({ sid, data: JSON.stringify(data), expiresAt }).changes > 0;
+    if (!stored) this.logger.debug({}, 'a request that began before its session ended did not save it back');
+    return this.#cache.keep(sid, stored ? { data, expiresAt } : undefined, now) !== undefined;
   }
 
   async update(sid: string, change: (current: SessionData) => SessionData): Promise<SessionData | undefined> {
