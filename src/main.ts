@@ -158,9 +158,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   void checkNetbox(netbox, logger);
 
   const release = async () => {
+    // The store first: a purge under way finishes, and the ends it reports are among those the lifecycle waits for.
+    await sessionStore.close();
     await lifecycle.drain();
     authenticator.close();
-    await sessionStore.close();
     await regulationStore.close();
     await groupGrants.close();
     await deadServers.close();

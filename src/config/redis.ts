@@ -3,7 +3,17 @@ import type { EnvReader } from './env-reader.js';
 import { parseHostPort } from './host-port.js';
 import type { HostPort, RedisConfig } from './types.js';
 
-const REDIS_VARIABLES = ['REDIS_URL', 'REDIS_PASSWORD', 'REDIS_PASSWORD_FILE', 'REDIS_KEY_PREFIX', 'REDIS_TLS_CA_FILE', 'REDIS_SENTINELS', 'REDIS_SENTINEL_MASTER'];
+const REDIS_VARIABLES = [
+  'REDIS_URL',
+  'REDIS_PASSWORD',
+  'REDIS_PASSWORD_FILE',
+  'REDIS_KEY_PREFIX',
+  'REDIS_TLS_CA_FILE',
+  'REDIS_SENTINELS',
+  'REDIS_SENTINEL_MASTER',
+  'REDIS_SENTINEL_PASSWORD',
+  'REDIS_SENTINEL_PASSWORD_FILE',
+];
 
 /**
  * Redis (or Valkey) for SESSION_STORE=redis. Nothing here ever repeats REDIS_URL's value in a message: it may carry a
@@ -26,6 +36,8 @@ export function readRedisConfig(read: EnvReader, store: string): RedisConfig | u
   const sentinelMaster = read.optionalString('REDIS_SENTINEL_MASTER');
   if (read.raw('REDIS_SENTINELS') !== undefined && sentinelMaster === undefined) read.problem('REDIS_SENTINEL_MASTER', 'names the master the sentinels in REDIS_SENTINELS watch; set it too');
   if (sentinelMaster !== undefined && read.raw('REDIS_SENTINELS') === undefined) read.problem('REDIS_SENTINELS', 'lists the sentinels (host:port,...) that watch REDIS_SENTINEL_MASTER; set it too');
+  const sentinelPassword = read.secret('REDIS_SENTINEL_PASSWORD', "the sentinels' password", { required: false });
+  if (sentinelPassword !== undefined && read.raw('REDIS_SENTINELS') === undefined) read.problem('REDIS_SENTINEL_PASSWORD', 'is for the sentinels in REDIS_SENTINELS; set those too');
 
   const rawUrl = read.optionalString('REDIS_URL');
   if (rawUrl === undefined && sentinels.length === 0) read.problem('REDIS_URL', 'is required with SESSION_STORE=redis (redis://host:6379, rediss:// for TLS), unless REDIS_SENTINELS is set');
@@ -58,6 +70,7 @@ export function readRedisConfig(read: EnvReader, store: string): RedisConfig | u
     keyPrefix,
     sentinels,
     sentinelMaster,
+    sentinelPassword,
   };
 }
 
@@ -93,7 +106,15 @@ function parseRedisUrl(read: EnvReader, raw: string, withSentinels: boolean): Pa
     return undefined;
   }
   if (url.search !== '' || url.hash !== '') read.problem('REDIS_URL', 'takes no query or fragment; use REDIS_TLS_CA_FILE and the other REDIS_ settings');
-  const decode = (part: string) => (part === '' ? undefined : decodeURIComponent(part));
+  const decode = (part: string) => {
+    if (part === '') return undefined;
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      read.problem('REDIS_URL', 'has a user or password with a broken %-escape');
+      return undefined;
+    }
+  };
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port === '' ? 6379 : Number(url.port),

@@ -195,6 +195,8 @@ export interface RedisConfig {
   readonly keyPrefix: string;
   readonly sentinels: readonly HostPort[];
   readonly sentinelMaster: string | undefined;
+  /** The sentinels' own password (REDIS_SENTINEL_PASSWORD), when they require one. */
+  readonly sentinelPassword: string | undefined;
 }
 
 export type AaaConfig = {

@@ -150,15 +150,16 @@ export function gatewayRoutes({ signIn, webSessions, lifecycle, regulation, logg
       lastSeenAt: now,
       netboxCookies: result.netboxCookies,
     };
+    let replacedEnded: boolean;
     try {
-      await req.session.signIn(user);
+      replacedEnded = await req.session.signIn(user);
     } catch (error) {
       // No gateway session holds the NetBox session just opened for it: it must not stay open.
       await webSessions.close(result.netboxCookies);
       throw error;
     }
     // Signing in again from a signed-in browser replaced that session: it ends like a logout, once it cannot be used.
-    if (replaced) await lifecycle.ended(replaced, 'logout');
+    if (replaced && replacedEnded) await lifecycle.ended(replaced, 'logout');
     lifecycle.began(user);
     res.redirect(303, next);
   }
@@ -275,6 +276,6 @@ function renderSignOut(req: Request, res: Response, status: number, view: { next
 async function endSession(req: Request, lifecycle: SessionLifecycle, cause: SessionEndCause): Promise<void> {
   // The session is gone before NetBox's is closed, so no request in between can renew NetBox's behind the logout.
   const user = req.session.user;
-  await req.session.end();
-  if (user) await lifecycle.ended(user, cause);
+  // A purge that got there first (the session had just run out) has accounted for its end already.
+  if ((await req.session.end()) && user) await lifecycle.ended(user, cause);
 }

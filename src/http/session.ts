@@ -120,11 +120,12 @@ export class GatewaySession {
 
   /**
    * Signs the user in on a new session ID, so an ID planted before sign-in (session fixation) is worthless after it;
-   * the old ID ends in the store. Saved before this returns.
+   * the old ID ends in the store. Saved before this returns. True when a session was there to end (see `end`).
    */
-  async signIn(user: SignedInUser): Promise<void> {
-    await this.#newId({ user });
+  async signIn(user: SignedInUser): Promise<boolean> {
+    const replacedOne = await this.#newId({ user });
     await this.save();
+    return replacedOne;
   }
 
   /**
@@ -133,21 +134,27 @@ export class GatewaySession {
    */
   async renew(): Promise<void> {
     const { csrfToken: _dropped, ...kept } = this.#data;
+    // The same session goes on under the new ID: nothing ended.
     await this.#newId(kept);
   }
 
-  /** Ends the session in the store and in the browser; what follows in this request starts a new, empty one. */
-  async end(): Promise<void> {
+  /**
+   * Ends the session in the store and in the browser; what follows in this request starts a new, empty one. True when
+   * this request ended it: a purge (on any replica) that got there first has accounted for its end already.
+   */
+  async end(): Promise<boolean> {
     const sid = this.#sid;
+    const stored = this.#stored;
     this.#sid = undefined;
     this.#stored = false;
     this.#data = {};
     this.#changes = undefined;
-    if (sid !== undefined) await this.options.store.end(sid);
+    const ended = sid !== undefined && stored && (await this.options.store.end(sid));
     if (this.#browserSid !== undefined) {
       this.#browserSid = undefined;
       this.#setCookie('', '; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT');
     }
+    return ended;
   }
 
   async save(): Promise<void> {
@@ -174,12 +181,13 @@ export class GatewaySession {
     }
   }
 
-  async #newId(data: SessionData): Promise<void> {
-    if (this.#sid !== undefined && this.#stored) await this.options.store.end(this.#sid);
+  async #newId(data: SessionData): Promise<boolean> {
+    const ended = this.#sid !== undefined && this.#stored && (await this.options.store.end(this.#sid));
     this.#sid = newSessionId();
     this.#stored = false;
     this.#data = data;
     this.#changed();
+    return ended;
   }
 
   #forget(): void {

@@ -25,6 +25,18 @@ export interface RedisConnection {
 /** A command that takes longer than this is given up on: the page gets a 503 rather than hanging. */
 const COMMAND_TIMEOUT_MS = 2_000;
 const CONNECT_TIMEOUT_MS = 2_000;
+const RETRY_MS = 2_000;
+/** Commands waiting in the client at most: a server that hangs must not make them pile up in memory. */
+const QUEUE_LIMIT = 1_000;
+/** Error replies that mean "not now" (loading its data, a replica after a failover, out of memory), not a mistake. */
+const TRANSIENT_REPLY = /^(LOADING|READONLY|MASTERDOWN|BUSY|OOM|TRYAGAIN|NOREPLICAS|CLUSTERDOWN)\b/;
+
+interface Backend {
+  send(args: readonly string[]): Promise<unknown>;
+  readonly events: { on(event: string, listener: (...args: unknown[]) => void): unknown };
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+}
 
 /**
  * Connects to a standalone server or through Sentinel, and keeps reconnecting (at most every 2 s) for as long as the
@@ -34,45 +46,11 @@ const CONNECT_TIMEOUT_MS = 2_000;
 export function connectRedis(config: RedisConfig, logger: Logger): RedisConnection {
   let up = false;
   let lastError: string | undefined = 'not connected yet';
-  const waiting = new Set<() => void>();
   let errorsLogged = 0;
-  const socket = {
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000),
-    // SNI carries host names only (RFC 6066); a certificate for an address is checked against the address anyway.
-    ...(config.tls ? { tls: true as const, ...(isIP(config.host) === 0 ? { servername: config.host } : {}), ...(config.caPem === undefined ? {} : { ca: config.caPem }) } : {}),
-  };
-  const credentials = {
-    ...(config.username === undefined ? {} : { username: config.username }),
-    ...(config.password === undefined ? {} : { password: config.password }),
-  };
-  const common = { ...credentials, database: config.database, disableOfflineQueue: true, name: 'netbox-aaa-gateway' };
-
-  let sendCommand: (args: readonly string[]) => Promise<unknown>;
-  let events: { on(event: string, listener: (...args: unknown[]) => void): unknown };
-  let connect: () => Promise<unknown>;
-  let disconnect: () => Promise<unknown>;
-  if (config.sentinels.length > 0) {
-    const sentinel = createSentinel({
-      name: config.sentinelMaster ?? '',
-      sentinelRootNodes: config.sentinels.map(({ host, port }) => ({ host, port })),
-      nodeClientOptions: { ...common, socket },
-      sentinelClientOptions: { ...credentials, socket },
-    });
-    sendCommand = (args) => sentinel.sendCommand(undefined, [...args]);
-    events = sentinel;
-    connect = () => sentinel.connect();
-    disconnect = () => sentinel.close();
-  } else {
-    const client = createClient({ ...common, socket: { host: config.host, port: config.port, ...socket } });
-    sendCommand = (args) => client.sendCommand([...args]);
-    events = client;
-    connect = () => client.connect();
-    disconnect = () => client.close();
-  }
-
+  let closed = false;
+  const waiting = new Set<() => void>();
   const where = config.sentinels.length > 0 ? `sentinel master ${config.sentinelMaster}` : `${config.host}:${config.port}`;
-  // Without an 'error' listener an outage would end the process.
+
   const unreachable = (error: unknown) => {
     const wasUp = up;
     up = false;
@@ -81,7 +59,6 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
     if (wasUp || errorsLogged % 30 === 0) logger.error({ redis: where, error: lastError }, 'Redis unreachable; sign-ins and pages answer 503 until it is back');
     errorsLogged += 1;
   };
-  events.on('error', unreachable);
   const reachable = () => {
     if (up) return;
     if (errorsLogged > 0) logger.info({ redis: where }, 'Redis reachable again');
@@ -90,33 +67,48 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
     errorsLogged = 0;
     for (const wake of waiting) wake();
   };
-  events.on('ready', reachable);
+
+  let backend = open(config);
+  const start = (current: Backend) => {
+    // Without an 'error' listener an outage would end the process. Sentinel reports a master it lost as 'client-error'.
+    current.events.on('error', unreachable);
+    current.events.on('client-error', unreachable);
+    current.events.on('ready', reachable);
+    current.connect().then(
+      () => current.send(['PING']).then(reachable, () => undefined),
+      (error: unknown) => {
+        // The standalone client retries by itself; Sentinel's gives up when no sentinel answered, and is then of no
+        // more use: a new one, a little later.
+        unreachable(error);
+        void current.close().catch(() => undefined);
+        setTimeout(() => {
+          if (closed) return;
+          backend = open(config);
+          start(backend);
+        }, RETRY_MS).unref();
+      },
+    );
+  };
+  start(backend);
   // Sentinel mode has no 'ready' event: a command that gets through says the same. While Redis is away, a PING every
   // 2 s finds out when it is back, even if no request comes to ask (/-/ready must turn green by itself).
   const heartbeat = setInterval(() => {
-    if (!up) sendCommand(['PING']).then(reachable, () => undefined);
-  }, 2_000);
+    if (!up) withinTimeout(backend.send(['PING'])).then(reachable, () => undefined);
+  }, RETRY_MS);
   heartbeat.unref();
-  connect().then(
-    () => sendCommand(['PING']).then(reachable, () => undefined),
-    (error: unknown) => {
-      lastError = error instanceof Error ? error.message : String(error);
-      logger.error({ redis: where, error: lastError }, 'could not connect to Redis');
-    },
-  );
 
   return {
     async send(args) {
       try {
-        const reply = (await withinTimeout(sendCommand(args))) as RedisReply;
+        const reply = (await withinTimeout(backend.send(args))) as RedisReply;
         reachable();
         return reply;
       } catch (error) {
-        // Redis answered, with an error: a mistake of the gateway's, not an outage.
-        if (error instanceof ErrorReply) throw error;
-        // A command that timed out means Redis is away too, where no socket error says so (a server that hangs); other
-        // failures here (the client offline) follow a socket error, which said why.
-        if (error instanceof CommandTimedOut) unreachable(error);
+        // Redis answered, with an error: a mistake of the gateway's, unless it only says "not now".
+        if (error instanceof ErrorReply && !TRANSIENT_REPLY.test(error.message)) throw error;
+        // A command that timed out, or a "not now", means Redis is away too where no socket error says so (a server
+        // that hangs); other failures here (the client offline) follow a socket error, which said why.
+        if (error instanceof CommandTimedOut || error instanceof ErrorReply) unreachable(error);
         throw new RedisUnavailable(error instanceof Error ? error.message : String(error));
       }
     },
@@ -135,9 +127,10 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
             waiting.add(wake);
           }),
     async close() {
+      closed = true;
       clearInterval(heartbeat);
       try {
-        await disconnect();
+        await backend.close();
       } catch {
         // Closing a client that never connected: nothing to close.
       }
@@ -145,12 +138,42 @@ export function connectRedis(config: RedisConfig, logger: Logger): RedisConnecti
   };
 }
 
+/** A client for the configured server, or for the master the configured sentinels name. */
+function open(config: RedisConfig): Backend {
+  const socket = {
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, RETRY_MS),
+    // SNI carries host names only (RFC 6066); a certificate for an address is checked against the address anyway.
+    ...(config.tls ? { tls: true as const, ...(isIP(config.host) === 0 ? { servername: config.host } : {}), ...(config.caPem === undefined ? {} : { ca: config.caPem }) } : {}),
+  };
+  const common = {
+    ...(config.username === undefined ? {} : { username: config.username }),
+    ...(config.password === undefined ? {} : { password: config.password }),
+    database: config.database,
+    disableOfflineQueue: true,
+    commandsQueueMaxLength: QUEUE_LIMIT,
+    name: 'netbox-aaa-gateway',
+  };
+  if (config.sentinels.length > 0) {
+    const sentinel = createSentinel({
+      name: config.sentinelMaster ?? '',
+      sentinelRootNodes: config.sentinels.map(({ host, port }) => ({ host, port })),
+      nodeClientOptions: { ...common, socket },
+      // The sentinels are a service of their own: the data password is not theirs to see.
+      sentinelClientOptions: { ...(config.sentinelPassword === undefined ? {} : { password: config.sentinelPassword }), socket },
+    });
+    return { send: (args) => sentinel.sendCommand(undefined, [...args]), events: sentinel, connect: () => sentinel.connect(), close: () => sentinel.close() };
+  }
+  const client = createClient({ ...common, socket: { host: config.host, port: config.port, ...socket } });
+  return { send: (args) => client.sendCommand([...args]), events: client, connect: () => client.connect(), close: () => client.close() };
+}
+
 class CommandTimedOut extends Error {}
 
 /**
  * The client's own command timeout covers only the wait to be written, not the wait for the answer: a server that
- * hangs with its connection open would hold each request forever. The command itself stays queued, and is answered
- * (and ignored) if the server wakes up.
+ * hangs with its connection open would hold each request forever. The command itself stays queued (up to the queue's
+ * limit), and is answered and ignored if the server wakes up: a request answered 503 may still have written.
  */
 function withinTimeout<T>(command: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

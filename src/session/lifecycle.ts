@@ -43,7 +43,8 @@ export class SessionLifecycle {
   /** Called by the store for each session its purge removes. */
   expired(user: SignedInUser): void {
     const cause = user.signedInAt + this.deps.lifetimes.maxAgeMs <= Date.now() ? 'max-age' : 'idle-timeout';
-    void this.ended(user, cause);
+    // Called from a store's timer: a failure here (a session written by another version, say) must not end the process.
+    this.ended(user, cause).catch((error: unknown) => this.deps.logger.error({ err: error }, 'could not end an expired session'));
   }
 
   /** Waits for accounting and NetBox logouts still under way, e.g. before the process exits. */

@@ -13,40 +13,45 @@ const ENDED_KEPT_MS = 3_600_000;
 const EXPIRED_KEPT_MS = 24 * 3_600_000;
 /** The janitor's lock: one replica at a time walks the expiry index. */
 const JANITOR_LOCK_MS = 10_000;
-/** Sessions the janitor ends per walk, so one walk stays short. */
+/** A walk goes on in batches until nothing is due, or for this long (well inside the lock), then the next one goes on. */
+const JANITOR_BUDGET_MS = 5_000;
 const JANITOR_BATCH = 200;
 /** Tries of an update that another replica's update got in before. */
 const UPDATE_TRIES = 8;
 
 // A session is a hash: d = the JSON, e = its expiry (ms), v = a version, moved by every change. The expiry index is a
-// sorted set of session IDs by expiry. Every change is one script, so the hash and the index never disagree.
+// sorted set of the signed-in sessions by expiry, whose end must be accounted for; an anonymous one (a login form)
+// is not in it and simply expires. Every change is one script, so the hash and the index never disagree.
+const INDEX = `
+if ARGV[5] == '1' then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1]) else redis.call('ZREM', KEYS[3], ARGV[1]) end`;
 const CREATE = `
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'd', ARGV[2], 'e', ARGV[3], 'v', '1')
-redis.call('PEXPIREAT', KEYS[1], ARGV[4])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])${INDEX}
 return 1`;
+// ARGV[6] is the version the change started from, ARGV[7] the caller's now.
 const REPLACE_IF_UNCHANGED = `
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return -1 end
-if tonumber(redis.call('HGET', KEYS[1], 'e')) <= tonumber(ARGV[6]) then return -1 end
-if v ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'd', ARGV[3], 'e', ARGV[4], 'v', tostring(tonumber(v) + 1))
-redis.call('PEXPIREAT', KEYS[1], ARGV[5])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+if tonumber(redis.call('HGET', KEYS[1], 'e')) <= tonumber(ARGV[7]) then return -1 end
+if v ~= ARGV[6] then return 0 end
+redis.call('HSET', KEYS[1], 'd', ARGV[2], 'e', ARGV[3], 'v', tostring(tonumber(v) + 1))
+redis.call('PEXPIREAT', KEYS[1], ARGV[4])${INDEX}
 return 1`;
+// Anonymous sessions only: they are not indexed, and expire exactly at their end.
 const SLIDE = `
 local e = redis.call('HGET', KEYS[1], 'e')
-if not e or tonumber(e) <= tonumber(ARGV[4]) then return 0 end
-redis.call('HSET', KEYS[1], 'e', ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+if not e or tonumber(e) <= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'e', ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
 return 1`;
+// 1 when there was a session to end (live, or past its end and not yet claimed by a janitor): then, and only then,
+// the caller accounts for its end.
 const END = `
-redis.call('DEL', KEYS[1])
+local removed = redis.call('DEL', KEYS[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
-return 1`;
+return removed`;
 // Exactly one caller, on whichever replica, gets an expired session's data: the one that takes it off the index.
 const CLAIM_EXPIRED = `
 local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -70,6 +75,7 @@ return 0`;
 export class RedisSessionStore implements SessionStore {
   readonly #cache = new SessionCache();
   readonly #purgeTimer: NodeJS.Timeout;
+  readonly #walks = new Set<Promise<number>>();
   readonly #index: string;
   readonly #lock: string;
 
@@ -98,7 +104,7 @@ export class RedisSessionStore implements SessionStore {
   async set(sid: string, data: SessionData): Promise<boolean> {
     const now = Date.now();
     const expiresAt = sessionExpiry(data.user, this.lifetimes, now);
-    const created = await this.#eval(CREATE, [this.#key(sid), this.#ended(sid), this.#index], [sid, JSON.stringify(data), String(expiresAt), String(expiresAt + EXPIRED_KEPT_MS)]);
+    const created = await this.#eval(CREATE, [this.#key(sid), this.#ended(sid), this.#index], this.#storedArgs(sid, data, expiresAt));
     const stored = created === 1;
     if (!stored) this.logger.debug({}, 'a request that began before its session ended did not save it back');
     return this.#cache.keep(sid, stored ? { data, expiresAt } : undefined, now) !== undefined;
@@ -114,11 +120,7 @@ export class RedisSessionStore implements SessionStore {
       }
       const data = change(stored.data);
       const expiresAt = sessionExpiry(data.user, this.lifetimes, now);
-      const result = await this.#eval(
-        REPLACE_IF_UNCHANGED,
-        [this.#key(sid), this.#index],
-        [sid, stored.version, JSON.stringify(data), String(expiresAt), String(expiresAt + EXPIRED_KEPT_MS), String(now)],
-      );
+      const result = await this.#eval(REPLACE_IF_UNCHANGED, [this.#key(sid), this.#ended(sid), this.#index], [...this.#storedArgs(sid, data, expiresAt), stored.version, String(now)]);
       if (result === 1) {
         this.#cache.remember(sid, data, expiresAt, now);
         return data;
@@ -135,13 +137,13 @@ export class RedisSessionStore implements SessionStore {
     if (data.user !== undefined) return;
     const now = Date.now();
     const expiresAt = sessionExpiry(undefined, this.lifetimes, now);
-    await this.#eval(SLIDE, [this.#key(sid), this.#index], [sid, String(expiresAt), String(expiresAt + EXPIRED_KEPT_MS), String(now)]);
+    await this.#eval(SLIDE, [this.#key(sid)], [String(expiresAt), String(now)]);
     this.#cache.extend(sid, expiresAt);
   }
 
-  async end(sid: string): Promise<void> {
+  async end(sid: string): Promise<boolean> {
     this.#cache.forget(sid);
-    await this.#eval(END, [this.#key(sid), this.#index, this.#ended(sid)], [sid, String(ENDED_KEPT_MS)]);
+    return (await this.#eval(END, [this.#key(sid), this.#index, this.#ended(sid)], [sid, String(ENDED_KEPT_MS)])) === 1;
   }
 
   async count(): Promise<number> {
@@ -152,20 +154,37 @@ export class RedisSessionStore implements SessionStore {
    * Ends the sessions past their expiry and reports the signed-in ones; returns how many this call ended. Runs on a
    * timer on every replica, callable from tests. Never throws: Redis being away only postpones it.
    */
-  async purgeExpired(now = Date.now()): Promise<number> {
+  purgeExpired(now = Date.now()): Promise<number> {
+    const walk = this.#walk(now).finally(() => this.#walks.delete(walk));
+    this.#walks.add(walk);
+    return walk;
+  }
+
+  /** Waits for a walk under way, whose ends are reported before the lifecycle drains. */
+  async close(): Promise<void> {
+    clearInterval(this.#purgeTimer);
+    await Promise.all([...this.#walks]);
+    this.#cache.clear();
+  }
+
+  async #walk(now: number): Promise<number> {
     const token = randomBytes(16).toString('hex');
+    const started = Date.now();
     try {
       if ((await this.redis.send(['SET', this.#lock, token, 'NX', 'PX', String(JANITOR_LOCK_MS)])) === null) return 0;
       try {
-        const due = (await this.redis.send(['ZRANGEBYSCORE', this.#index, '-inf', String(now), 'LIMIT', '0', String(JANITOR_BATCH)])) as string[];
         let ended = 0;
-        for (const sid of due) {
-          const data = await this.#eval(CLAIM_EXPIRED, [this.#key(sid), this.#index, this.#ended(sid)], [sid, String(now), String(ENDED_KEPT_MS)]);
-          if (typeof data !== 'string') continue;
-          ended += 1;
-          this.#cache.forget(sid);
-          const user = data === '' ? undefined : (JSON.parse(data) as SessionData).user;
-          if (user) this.onExpired(user);
+        for (;;) {
+          const due = (await this.redis.send(['ZRANGEBYSCORE', this.#index, '-inf', String(now), 'LIMIT', '0', String(JANITOR_BATCH)])) as string[];
+          for (const sid of due) {
+            const data = await this.#eval(CLAIM_EXPIRED, [this.#key(sid), this.#index, this.#ended(sid)], [sid, String(now), String(ENDED_KEPT_MS)]);
+            if (typeof data !== 'string') continue;
+            ended += 1;
+            this.#cache.forget(sid);
+            const user = data === '' ? undefined : (JSON.parse(data) as SessionData).user;
+            if (user) this.onExpired(user);
+          }
+          if (due.length < JANITOR_BATCH || Date.now() - started > JANITOR_BUDGET_MS) break;
         }
         this.#cache.sweep(now);
         if (ended > 0) this.logger.debug({ removed: ended }, 'purged expired sessions');
@@ -179,9 +198,10 @@ export class RedisSessionStore implements SessionStore {
     }
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.#purgeTimer);
-    this.#cache.clear();
+  /** The arguments CREATE and REPLACE_IF_UNCHANGED share: what is stored, its expiry, and whether it is indexed. */
+  #storedArgs(sid: string, data: SessionData, expiresAt: number): string[] {
+    const indexed = data.user !== undefined;
+    return [sid, JSON.stringify(data), String(expiresAt), String(indexed ? expiresAt + EXPIRED_KEPT_MS : expiresAt), indexed ? '1' : '0'];
   }
 
   async #read(sid: string, now: number): Promise<{ data: SessionData; expiresAt: number; version: string } | undefined> {

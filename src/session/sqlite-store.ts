@@ -68,7 +68,7 @@ export class SqliteSessionStore implements SessionStore {
       // Re-checks the expiry so a row that a request refreshed since the SELECT survives.
       purge: this.#db.prepare('DELETE FROM sessions WHERE sid = ? AND expires_at <= ?'),
       forgetEnded: this.#db.prepare('DELETE FROM ended_sessions WHERE ended_at <= ?'),
-      count: this.#db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE expires_at > ?'),
+      count: this.#db.prepare("SELECT COUNT(*) AS n FROM sessions WHERE expires_at > ? AND json_extract(data, '$.user') IS NOT NULL"),
     };
     this.#purgeTimer = setInterval(() => this.purgeExpired(), purgeIntervalMs);
     this.#purgeTimer.unref();
@@ -117,9 +117,9 @@ export class SqliteSessionStore implements SessionStore {
     this.#cache.extend(sid, expiresAt);
   }
 
-  async end(sid: string): Promise<void> {
+  async end(sid: string): Promise<boolean> {
     this.#cache.forget(sid);
-    this.#end(sid, Date.now());
+    return this.#end(sid, Date.now());
   }
 
   async count(): Promise<number> {
@@ -154,10 +154,10 @@ export class SqliteSessionStore implements SessionStore {
     this.#db.close();
   }
 
-  #end(sid: string, now: number): void {
-    this.#db.transaction(() => {
-      this.#statements.destroy.run(sid);
+  #end(sid: string, now: number): boolean {
+    return this.#db.transaction(() => {
       this.#statements.ended.run(sid, now);
+      return this.#statements.destroy.run(sid).changes > 0;
     })();
   }
 

@@ -61,9 +61,13 @@ export interface SessionStore {
   update(sid: string, change: (current: SessionData) => SessionData): Promise<SessionData | undefined>;
   /** Moves an anonymous session's expiry on; a signed-in session's follows from its own times. */
   touch(sid: string, data: SessionData): Promise<void>;
-  /** Ends the session: it is gone, and a save from a request that began before this cannot bring it back. */
-  end(sid: string): Promise<void>;
-  /** Sessions not yet expired. */
+  /**
+   * Ends the session: it is gone, and a save from a request that began before this cannot bring it back. True when
+   * there was one to end (live, or past its end and not yet purged): the caller then accounts for its end, and the
+   * purge never will, so each end is accounted for once.
+   */
+  end(sid: string): Promise<boolean>;
+  /** Signed-in sessions not yet expired. */
   count(): Promise<number>;
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import type { RedisConnection } from '../../src/redis/connection.js';
 import { RedisDeadServerStore } from '../../src/aaa/redis-dead-servers.js';
@@ -7,7 +7,7 @@ import { RedisSessionStore } from '../../src/session/redis-store.js';
 import { RedisTestServer } from '../support/redis-server.js';
 import { deadServerStoreContract } from '../aaa/dead-server-store-contract.js';
 import { regulationStoreContract } from '../regulation/store-contract.js';
-import { LIFETIMES, sessionStoreContract } from '../session/store-contract.js';
+import { LIFETIMES, sessionStoreContract, signedIn } from '../session/store-contract.js';
 
 let server: RedisTestServer;
 let connection: RedisConnection;
@@ -37,3 +37,21 @@ async function replica(): Promise<RedisConnection> {
   replicas.push(each);
   return each;
 }
+
+describe('RedisSessionStore janitor', () => {
+  it('indexes no login form, and ends every expired signed-in session in one walk, however many', async () => {
+    const prefix = server.config().keyPrefix;
+    const reported: string[] = [];
+    const store = new RedisSessionStore(connection, prefix, LIFETIMES, silentLogger, (user) => reported.push(user.accountingId), 3_600_000);
+    const now = Date.now();
+    // A flood of login forms, as anyone can make: they expire by themselves and never reach the janitor's index.
+    for (let i = 0; i < 300; i += 1) await store.set(`form-${i}`, { csrfToken: 't' });
+    for (let i = 0; i < 450; i += 1) await store.set(`idle-${i}`, signedIn(now - 120_000, now - 61_000, `idle-${i}`));
+    expect(await connection.send(['ZCARD', `${prefix}session-expiry`])).toBe(450);
+    expect(await store.purgeExpired(now)).toBe(450);
+    expect(new Set(reported).size).toBe(450);
+    expect(await connection.send(['ZCARD', `${prefix}session-expiry`])).toBe(0);
+    expect(Number(await connection.send(['PTTL', `${prefix}session:form-0`]))).toBeLessThanOrEqual(LIFETIMES.idleTimeoutMs);
+    await store.close();
+  });
+});

@@ -31,7 +31,7 @@ describe('SqliteRegulationStore', () => {
     const path = tempFile();
     const sessions = new SqliteSessionStore(path, { idleTimeoutMs: 60_000, maxAgeMs: 600_000 }, silentLogger);
     const regulation = new SqliteRegulationStore(path, silentLogger);
-    await sessions.set('sid', {});
+    await sessions.set('sid', { user: { username: 'alice', netboxUserId: 7, groups: [], authServer: 'r', clientAddress: '127.0.0.1', accountingId: 'a', signedInAt: Date.now(), lastSeenAt: Date.now(), netboxCookies: {} } });
     expect(await regulation.addFailure('user:alice', T, 60_000)).toBe(1);
     expect(await sessions.count()).toBe(1);
     await sessions.close();

@@ -120,9 +120,33 @@ export function sessionStoreContract(name: string, makePair: StorePair): void {
       expect(await b.set('idle-1', signedIn(now, now))).toBe(false);
       expect(await a.get('live')).toBeDefined();
       expect(await a.get('anonymous')).toBeDefined();
-      // Later, the anonymous one goes too, without a report.
-      expect(await b.purgeExpired(now + 11 * 60_000)).toBe(2);
+      // Later, the live one is reported too; the anonymous one never is.
+      await b.purgeExpired(now + 11 * 60_000);
       expect(reported.map((r) => r.accountingId).sort()).toEqual(['idle-1', 'idle-2', 'live']);
+    });
+    it('says whether it ended a session, so that a logout racing the purge accounts for the end once', async () => {
+      const now = Date.now();
+      await a.set('live', signedIn(now, now, 'live'));
+      await a.set('ran-out', signedIn(now - 120_000, now - 61_000, 'ran-out'));
+      expect(await b.end('live')).toBe(true);
+      expect(await a.end('live')).toBe(false);
+      // Past its end, not yet purged: the logout ends it, and the purge then has nothing to report.
+      expect(await b.end('ran-out')).toBe(true);
+      await a.purgeExpired(now + 1);
+      expect(reported).toEqual([]);
+      // The other way round: purged first, then the logout has nothing to end.
+      await a.set('ran-out-2', signedIn(now - 120_000, now - 61_000, 'ran-out-2'));
+      await a.purgeExpired(now + 1);
+      expect(reported.map((r) => r.accountingId)).toEqual(['ran-out-2']);
+      expect(await b.end('ran-out-2')).toBe(false);
+      expect(await a.end('never-was')).toBe(false);
+    });
+
+    it('counts signed-in sessions only', async () => {
+      const now = Date.now();
+      await a.set('anonymous', { csrfToken: 't' });
+      await a.set('signed-in', signedIn(now, now));
+      expect(await b.count()).toBe(1);
     });
   });
 }

@@ -45,7 +45,7 @@ export class RedisTestServer {
 
   /** A config for the gateway's own client, with a key prefix of its own so that tests never see each other's keys. */
   config(keyPrefix = `test-${randomBytes(4).toString('hex')}:`): RedisConfig {
-    return { host: '127.0.0.1', port: this.port, tls: false, database: 0, username: undefined, password: undefined, caPem: undefined, keyPrefix, sentinels: [], sentinelMaster: undefined };
+    return { host: '127.0.0.1', port: this.port, tls: false, database: 0, username: undefined, password: undefined, caPem: undefined, keyPrefix, sentinels: [], sentinelMaster: undefined, sentinelPassword: undefined };
   }
 
   /** A gateway connection to this server, ready to take commands. */
@@ -109,12 +109,14 @@ export class SentinelTestServer {
     private readonly child: ChildProcess,
   ) {}
 
-  static async start(master: RedisTestServer, name: string): Promise<SentinelTestServer> {
+  /** `masterPassword`: the master's requirepass, which the sentinel needs to watch it (it has none of its own). */
+  static async start(master: RedisTestServer, name: string, masterPassword?: string): Promise<SentinelTestServer> {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'nbgw-sentinel-'));
     const config = join(dir, 'sentinel.conf');
     // Sentinel rewrites its configuration file, so it gets one of its own.
-    writeFileSync(config, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${master.port} 1\n`);
+    const auth = masterPassword === undefined ? '' : `sentinel auth-pass ${name} ${masterPassword}\n`;
+    writeFileSync(config, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${master.port} 1\n${auth}`);
     const child = spawn('redis-server', [config, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve, reject) => {
       let output = '';

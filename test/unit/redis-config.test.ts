@@ -74,3 +74,11 @@ describe('SESSION_STORE=redis settings', () => {
     }
   });
 });
+
+describe('REDIS_URL with a broken escape', () => {
+  it('is a configuration problem naming REDIS_URL, not a crash, and does not repeat the password', () => {
+    const problems = problemsOf({ SESSION_STORE: 'redis', REDIS_URL: 'redis://user:hunter2%zzsecret@redis:6379' });
+    expect(problems.some((p) => p.startsWith('REDIS_URL:'))).toBe(true);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+});
