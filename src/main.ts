@@ -27,6 +27,7 @@ import { LoginRegulation } from './regulation/regulator.js';
 import { RedisRegulationStore } from './regulation/redis-store.js';
 import { SqliteRegulationStore } from './regulation/sqlite-store.js';
 import { connectRedis } from './redis/connection.js';
+import { withRedisLock } from './redis/lock.js';
 import { createRoleMapper } from './roles/engine.js';
 import { createSessionStore, sqliteLocation } from './session/index.js';
 import { SessionLifecycle } from './session/lifecycle.js';
@@ -49,6 +50,8 @@ export interface RunningGateway {
   readonly sessions: SessionStore;
 }
 
+/** One user's provisioning holds its lock across replicas at most this long (NetBox's timeouts are far shorter). */
+const PROVISION_LEASE_MS = 30_000;
 /** How long start-up waits for Redis before it listens anyway, so that a normal start answers no request with 503. */
 const REDIS_START_WAIT_MS = 5_000;
 
@@ -75,6 +78,12 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     syncMode: config.provisioning.syncMode,
     manages: (group) => roles.manages(group),
     grants: groupGrants,
+    ...(redis === undefined || redisConfig === undefined
+      ? {}
+      : {
+          acrossReplicas: <T>(key: string, work: () => Promise<T>) =>
+            withRedisLock(redis, `${redisConfig.keyPrefix}provision-lock:${key}`, { leaseMs: PROVISION_LEASE_MS, waitMs: PROVISION_LEASE_MS }, work),
+        }),
     superuserGroups: config.roles.superuserGroups,
     grantSuperuserPermission: config.netbox.sessionMode === 'password' && config.roles.superuserGroups.length > 0,
     manageStaff: config.roles.staffGroups.length > 0,

@@ -28,6 +28,11 @@ export interface RestProvisionerOptions {
   readonly manages: (group: string) => boolean;
   /** In `managed` mode, which groups the gateway granted each user. */
   readonly grants: GroupGrantStore;
+  /**
+   * Runs one user's provisioning alone across every gateway sharing the state (Redis): two replicas signing one user
+   * in at once must not interleave their group changes and records. Absent: this process's own queue is enough.
+   */
+  readonly acrossReplicas?: <T>(key: string, work: () => Promise<T>) => Promise<T>;
   /** SUPERUSER_GROUPS: what the gateway-managed superuser ObjectPermission is bound to. */
   readonly superuserGroups: readonly string[];
   /** Password mode with superuser groups: keep the superuser ObjectPermission in place (see superuser-permission.ts). */
@@ -49,8 +54,8 @@ const DEFAULT_PERMISSION_CHECK_INTERVAL_MS = 5 * 60_000;
 
 /** Brings a NetBox user and its groups in line with what the AAA server said, over NetBox's REST API. */
 export class RestProvisioner implements Provisioner {
-  // Concurrent logins of one user inside this process queue up here; other replicas are handled by treating
-  // NetBox's "already exists" answers as "someone else just did it".
+  // Concurrent logins of one user inside this process queue up here, and across replicas under `acrossReplicas`;
+  // NetBox's "already exists" answers are taken as "someone else just did it" all the same.
   readonly #lock = new KeyedLock();
   readonly #superuserPermission: SuperuserPermission | undefined;
   #warnedStaffIgnored = false;
@@ -67,7 +72,9 @@ export class RestProvisioner implements Provisioner {
   }
 
   provision(request: ProvisionRequest): Promise<NetboxUser> {
-    return this.#lock.run(request.username.toLowerCase(), () => this.#provision(request));
+    const key = request.username.toLowerCase();
+    const { acrossReplicas } = this.options;
+    return this.#lock.run(key, () => (acrossReplicas ? acrossReplicas(key, () => this.#provision(request)) : this.#provision(request)));
   }
 
   async #provision(request: ProvisionRequest): Promise<NetboxUser> {

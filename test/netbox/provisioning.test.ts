@@ -136,6 +136,22 @@ describe.each(VERSIONS)('RestProvisioner against NetBox %s', (version) => {
       ]);
     });
 
+    it('provisions each user inside acrossReplicas (the Redis lock), keyed by the lower-cased name', async () => {
+      f = await start();
+      const keys: string[] = [];
+      let writesInside = 0;
+      const acrossReplicas = async <T,>(key: string, work: () => Promise<T>): Promise<T> => {
+        keys.push(key);
+        const before = userWrites().length;
+        const result = await work();
+        writesInside = userWrites().length - before;
+        return result;
+      };
+      await provisioner({ syncMode: 'managed', acrossReplicas }).provision(request({ username: 'Alice' }));
+      expect(keys).toEqual(['alice']);
+      expect(writesInside).toBe(1);
+    });
+
     it('add: never removes a group', async () => {
       f = await start();
       f.netbox.state.addUser({ username: 'alice', groups: ['ops', 'legacy', 'netbox-admins'] });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import type { RedisConnection } from '../../src/redis/connection.js';
+import { RedisUnavailable, type RedisConnection } from '../../src/redis/connection.js';
+import { withRedisLock } from '../../src/redis/lock.js';
 import { RedisDeadServerStore } from '../../src/aaa/redis-dead-servers.js';
 import { RedisRegulationStore } from '../../src/regulation/redis-store.js';
 import { RedisSessionStore } from '../../src/session/redis-store.js';
@@ -53,5 +54,31 @@ describe('RedisSessionStore janitor', () => {
     expect(await connection.send(['ZCARD', `${prefix}session-expiry`])).toBe(0);
     expect(Number(await connection.send(['PTTL', `${prefix}session:form-0`]))).toBeLessThanOrEqual(LIFETIMES.idleTimeoutMs);
     await store.close();
+  });
+});
+
+describe('withRedisLock', () => {
+  it('runs holders of one key one at a time across connections, and frees a lease its holder never released', async () => {
+    const key = `${server.config().keyPrefix}lock`;
+    const other = await replica();
+    let inside = 0;
+    let most = 0;
+    const hold = (connection: RedisConnection) =>
+      withRedisLock(connection, key, { leaseMs: 5_000, waitMs: 5_000 }, async () => {
+        inside += 1;
+        most = Math.max(most, inside);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        inside -= 1;
+      });
+    await Promise.all([hold(connection), hold(other), hold(connection), hold(other)]);
+    expect(most).toBe(1);
+
+    // A holder that died: its lease runs out, and the next one gets in.
+    await connection.send(['SET', key, 'dead-holder', 'PX', '200']);
+    const started = Date.now();
+    await withRedisLock(other, key, { leaseMs: 5_000, waitMs: 2_000 }, async () => undefined);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    await connection.send(['SET', key, 'stuck', 'PX', '10000']);
+    await expect(withRedisLock(other, key, { leaseMs: 5_000, waitMs: 200 }, async () => undefined)).rejects.toBeInstanceOf(RedisUnavailable);
   });
 });
