@@ -57,29 +57,7 @@ export class RedisTestServer {
 
   /** Starts it (again) on its port. */
   async resume(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.#process = child;
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start on port ${this.port}: ${output}`)), 10_000);
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(error.code === 'ENOENT' ? new Error('redis-server is not installed (apt-get install redis-server); the Redis tests need a real one') : error);
-      });
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited (${code}) before it was ready: ${output}`));
-      });
-    });
+    this.#process = await startRedisServer(['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs], 'Ready to accept connections', `redis-server on port ${this.port}`);
   }
 
   /** Freezes it (SIGSTOP): connections stay open and nothing answers, as a hung server or a black-holed link. */
@@ -117,23 +95,7 @@ export class SentinelTestServer {
     // Sentinel rewrites its configuration file, so it gets one of its own.
     const auth = masterPassword === undefined ? '' : `sentinel auth-pass ${name} ${masterPassword}\n`;
     writeFileSync(config, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor ${name} 127.0.0.1 ${master.port} 1\n${auth}`);
-    const child = spawn('redis-server', [config, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      let output = '';
-      const timer = setTimeout(() => reject(new Error(`redis sentinel did not start on port ${port}: ${output}`)), 10_000);
-      child.once('error', reject);
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('+monitor master')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis sentinel exited (${code}): ${output}`));
-      });
-    });
+    const child = await startRedisServer([config, '--sentinel'], '+monitor master', `redis sentinel on port ${port}`);
     return new SentinelTestServer(port, child);
   }
 
@@ -143,4 +105,28 @@ export class SentinelTestServer {
     this.child.kill('SIGKILL');
     await exited;
   }
+}
+
+/** Starts redis-server with `args` and waits for `ready` in its output; without redis-server installed, says so. */
+function startRedisServer(args: readonly string[], ready: string, what: string): Promise<ChildProcess> {
+  const child = spawn('redis-server', [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise<ChildProcess>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${output}`)), 10_000);
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(error.code === 'ENOENT' ? new Error('redis-server is not installed (apt-get install redis-server); the Redis tests need a real one') : error);
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(ready)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited (${code}) before it was ready: ${output}`));
+    });
+  });
 }
