@@ -144,7 +144,14 @@ function open(config: RedisConfig): Backend {
     connectTimeout: CONNECT_TIMEOUT_MS,
     reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, RETRY_MS),
     // SNI carries host names only (RFC 6066); a certificate for an address is checked against the address anyway.
-    ...(config.tls ? { tls: true as const, ...(isIP(config.host) === 0 ? { servername: config.host } : {}), ...(config.caPem === undefined ? {} : { ca: config.caPem }) } : {}),
+    // Through Sentinel each connection is to a host the sentinels name, whose own name is then the one to check.
+    ...(config.tls
+      ? {
+          tls: true as const,
+          ...(isIP(config.host) === 0 && config.sentinels.length === 0 ? { servername: config.host } : {}),
+          ...(config.caPem === undefined ? {} : { ca: config.caPem }),
+        }
+      : {}),
   };
   const common = {
     ...(config.username === undefined ? {} : { username: config.username }),
