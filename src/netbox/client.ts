@@ -87,6 +87,33 @@ export interface UserChanges {
 
 export type NewUserFields = UserChanges & { readonly username: string; readonly password: string };
 
+/** A NetBox API token for another user, as POST /api/users/tokens/ takes it. */
+export interface NewTokenFields {
+  readonly userId: number;
+  /** 2 on NetBox 4.5+ (needs API_TOKEN_PEPPERS there); 1 otherwise. Not sent to NetBox before 4.5, which has only v1. */
+  readonly version: 1 | 2;
+  /** The caller's own secret: `key` up to 4.4, `token` from 4.5 (40 letters and digits for v1). */
+  readonly secret: string | undefined;
+  readonly expires: Date;
+  readonly writeEnabled: boolean;
+  readonly allowedIps: readonly string[];
+  readonly description: string;
+}
+
+export interface NetboxApiToken {
+  readonly id: number;
+  readonly userId: number | undefined;
+  /** The v2 key (`nbt_<key>.<secret>`); undefined for v1. */
+  readonly key: string | undefined;
+  /** The plaintext, when NetBox returned it (4.6.1+, once). */
+  readonly token: string | undefined;
+  readonly version: 1 | 2;
+  readonly expires: Date | undefined;
+  readonly writeEnabled: boolean;
+  readonly description: string;
+  readonly lastUsed: Date | undefined;
+}
+
 /**
  * NetBox refused the data with 400 and field errors (DRF's `{"field": ["message", ...]}`). Still a
  * NetboxUnavailable, so a caller that does not look closer treats it as "NetBox could not be used".
@@ -240,6 +267,33 @@ export class NetboxClient {
     return toPermission(await this.#request('PATCH', `users/permissions/${id}/`, permissionBody(changes)));
   }
 
+  async createToken(fields: NewTokenFields): Promise<NetboxApiToken> {
+    const modern = (await this.version()).atLeast(4, 5);
+    const body: Record<string, unknown> = {
+      user: fields.userId,
+      expires: fields.expires.toISOString(),
+      write_enabled: fields.writeEnabled,
+      allowed_ips: [...fields.allowedIps],
+      description: fields.description,
+      ...(modern ? { version: fields.version } : {}),
+      ...(fields.secret === undefined ? {} : { [modern ? 'token' : 'key']: fields.secret }),
+    };
+    return toToken(await this.#request('POST', 'users/tokens/', body));
+  }
+
+  async listTokens(userId: number): Promise<NetboxApiToken[]> {
+    return this.#list('users/tokens/', [['user_id', String(userId)]], toToken);
+  }
+
+  /** Resolves also when the token is already gone. */
+  async deleteToken(id: number): Promise<void> {
+    try {
+      await this.#request('DELETE', `users/tokens/${id}/`);
+    } catch (error) {
+      if (!(error instanceof NetboxUnavailable && error.status === 404)) throw error;
+    }
+  }
+
   /** Resolves also when the permission is already gone (another replica deleted it first). */
   async deletePermission(id: number): Promise<void> {
     try {
@@ -381,6 +435,25 @@ function toUser(value: unknown): NetboxApiUser {
     isActive: value['is_active'] === true,
     isStaff: typeof value['is_staff'] === 'boolean' ? value['is_staff'] : undefined,
     groups: groups.map(toGroup),
+  };
+}
+
+function toToken(value: unknown): NetboxApiToken {
+  if (!isRecord(value) || typeof value['id'] !== 'number') throw unexpected('token');
+  const user = value['user'];
+  const userId = isRecord(user) ? user['id'] : user;
+  const date = (name: string): Date | undefined => (typeof value[name] === 'string' ? new Date(value[name]) : undefined);
+  const text = (name: string): string | undefined => (typeof value[name] === 'string' && value[name] !== '' ? value[name] : undefined);
+  return {
+    id: value['id'],
+    userId: typeof userId === 'number' ? userId : undefined,
+    key: text('key'),
+    token: text('token'),
+    version: value['version'] === 2 ? 2 : 1,
+    expires: date('expires'),
+    writeEnabled: value['write_enabled'] === true,
+    description: typeof value['description'] === 'string' ? value['description'] : '',
+    lastUsed: date('last_used'),
   };
 }
 
