@@ -26,7 +26,7 @@ import { PasswordWebSession, RemoteUserWebSession } from './netbox/web-session.j
 import { LoginRegulation } from './regulation/regulator.js';
 import { RedisRegulationStore } from './regulation/redis-store.js';
 import { SqliteRegulationStore } from './regulation/sqlite-store.js';
-import { connectRedis } from './redis/connection.js';
+import { connectRedis, type RedisKeyspace } from './redis/connection.js';
 import { withRedisLock } from './redis/lock.js';
 import { createRoleMapper } from './roles/engine.js';
 import { createSessionStore, sqliteLocation } from './session/index.js';
@@ -60,9 +60,10 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   // The state several replicas share through Redis, or one keeps in its SQLite file: sessions, login regulation, which
   // groups the gateway granted (managed sync mode), and which AAA servers are held down.
   const redisConfig = config.session.redis;
-  const redis = redisConfig === undefined ? undefined : connectRedis(redisConfig, logger.child({ module: 'redis' }));
-  const deadServers =
-    redis === undefined || redisConfig === undefined ? new SqliteDeadServerStore(sqliteLocation(config.session)) : new RedisDeadServerStore(redis, redisConfig.keyPrefix);
+  const shared: RedisKeyspace | undefined =
+    redisConfig === undefined ? undefined : { connection: connectRedis(redisConfig, logger.child({ module: 'redis' })), prefix: redisConfig.keyPrefix };
+  const sqlitePath = sqliteLocation(config.session);
+  const deadServers = shared ? new RedisDeadServerStore(shared.connection, shared.prefix) : new SqliteDeadServerStore(sqlitePath);
   const { authenticator, accounting, servers } = createAaa(config.aaa, config.roles.attributes, logger, deadServers);
   const roles = createRoleMapper(config.roles, logger.child({ module: 'roles' }));
   warnAboutSuperuserGroups(config, logger);
@@ -70,20 +71,17 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   const netboxLogger = logger.child({ module: 'netbox' });
   const netbox = new NetboxClient({ baseUrl: config.netbox.url, token: config.netbox.token, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger });
   const passwordFor = (username: string) => derivePassword(config.netbox.passwordSecret, username);
-  const groupGrants =
-    redis === undefined || redisConfig === undefined ? new SqliteGroupGrantStore(sqliteLocation(config.session)) : new RedisGroupGrantStore(redis, redisConfig.keyPrefix);
+  const groupGrants = shared ? new RedisGroupGrantStore(shared.connection, shared.prefix) : new SqliteGroupGrantStore(sqlitePath);
   const provisioner = new RestProvisioner({
     client: netbox,
     autoCreateUser: config.provisioning.autoCreateUser,
     syncMode: config.provisioning.syncMode,
     manages: (group) => roles.manages(group),
     grants: groupGrants,
-    ...(redis === undefined || redisConfig === undefined
-      ? {}
-      : {
-          acrossReplicas: <T>(key: string, work: () => Promise<T>) =>
-            withRedisLock(redis, `${redisConfig.keyPrefix}provision-lock:${key}`, { leaseMs: PROVISION_LEASE_MS, waitMs: PROVISION_LEASE_MS }, work),
-        }),
+    ...(shared && {
+      acrossReplicas: <T>(key: string, work: () => Promise<T>) =>
+        withRedisLock(shared.connection, `${shared.prefix}provision-lock:${key}`, { leaseMs: PROVISION_LEASE_MS, waitMs: PROVISION_LEASE_MS }, work),
+    }),
     superuserGroups: config.roles.superuserGroups,
     grantSuperuserPermission: config.netbox.sessionMode === 'password' && config.roles.superuserGroups.length > 0,
     manageStaff: config.roles.staffGroups.length > 0,
@@ -113,11 +111,11 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
   });
   const sessionLogger = logger.child({ module: 'session' });
   const lifecycle = new SessionLifecycle({ accounting, webSessions, lifetimes: config.session, logger: sessionLogger });
-  const sessionStore = createSessionStore(config.session, lifecycle, sessionLogger, redis);
+  const sessionStore = createSessionStore(config.session, lifecycle, sessionLogger, shared);
   const regulationLogger = logger.child({ module: 'regulation' });
   // Beside the sessions, so bans survive a restart exactly when sessions do.
   const regulationStore =
-    redis === undefined || redisConfig === undefined ? new SqliteRegulationStore(sqliteLocation(config.session), regulationLogger) : new RedisRegulationStore(redis, redisConfig.keyPrefix);
+    shared ? new RedisRegulationStore(shared.connection, shared.prefix) : new SqliteRegulationStore(sqlitePath, regulationLogger);
   const regulation = new LoginRegulation({
     store: regulationStore,
     settings: config.regulation,
@@ -149,14 +147,14 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
       netboxCheckIntervalMs: 5_000,
       showsDetailTo: adminAddresses(config.edge.adminAllowFrom),
       draining: () => draining,
-      redis: redis === undefined ? undefined : () => redis.status(),
+      redis: shared && (() => shared.connection.status()),
     },
     tokenCheck: new TokenCheck({ baseUrl: config.netbox.url, timeoutMs: config.netbox.timeoutMs, logger: netboxLogger }),
     logger: logger.child({ module: 'http' }),
   });
 
   // Not a condition for starting: without Redis the gateway answers 503 and /-/ready says why, until it is back.
-  if (redis !== undefined && !(await redis.whenUp(REDIS_START_WAIT_MS))) {
+  if (shared && !(await shared.connection.whenUp(REDIS_START_WAIT_MS))) {
     logger.warn({ waitedMs: REDIS_START_WAIT_MS }, 'Redis is not reachable yet; starting anyway, and answering 503 until it is');
   }
   const { server, redirect, url, reloadTls } = await startListeners(app, config.listen, config.edge, logger);
@@ -174,7 +172,7 @@ export async function startGateway(config: Config, logger: Logger): Promise<Runn
     await regulationStore.close();
     await groupGrants.close();
     await deadServers.close();
-    await redis?.close();
+    await shared?.connection.close();
   };
   const listeners = [server, ...(redirect ? [redirect] : [])];
   // closeAllConnections() knows HTTP connections only; one still in its TLS handshake would hold the drain open.

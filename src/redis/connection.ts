@@ -22,6 +22,12 @@ export interface RedisConnection {
   close(): Promise<void>;
 }
 
+/** Where a gateway's shared state lives: the connection, and the prefix of every key it writes (REDIS_KEY_PREFIX). */
+export interface RedisKeyspace {
+  readonly connection: RedisConnection;
+  readonly prefix: string;
+}
+
 /** A command that takes longer than this is given up on: the page gets a 503 rather than hanging. */
 const COMMAND_TIMEOUT_MS = 2_000;
 const CONNECT_TIMEOUT_MS = 2_000;

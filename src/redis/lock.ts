@@ -8,19 +8,28 @@ const POLL_MS = 50;
 
 /**
  * Runs `work` while holding `key` across every gateway on this Redis: a short lease (`leaseMs`), released with its
- * token, so a holder that died frees it when the lease ends. Waits up to `waitMs` for it, then gives up with
- * RedisUnavailable (the request answers 503, and can be tried again).
+ * token, so a holder that died frees it when the lease ends. Undefined, at once, when another holds it.
  */
-export async function withRedisLock<T>(redis: RedisConnection, key: string, options: { leaseMs: number; waitMs: number }, work: () => Promise<T>): Promise<T> {
+export async function ifRedisLockFree<T>(redis: RedisConnection, key: string, leaseMs: number, work: () => Promise<T>): Promise<{ readonly result: T } | undefined> {
   const token = randomBytes(16).toString('hex');
-  const deadline = Date.now() + options.waitMs;
-  while ((await redis.send(['SET', key, token, 'NX', 'PX', String(options.leaseMs)])) === null) {
-    if (Date.now() >= deadline) throw new RedisUnavailable(`${key} stayed held by another gateway for ${options.waitMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  if ((await redis.send(['SET', key, token, 'NX', 'PX', String(leaseMs)])) === null) return undefined;
   try {
-    return await work();
+    return { result: await work() };
   } finally {
     await redis.send(['EVAL', RELEASE, '1', key, token]).catch(() => undefined);
+  }
+}
+
+/**
+ * As ifRedisLockFree, waiting up to `waitMs` for the lock, then giving up with RedisUnavailable (the request answers
+ * 503, and can be tried again).
+ */
+export async function withRedisLock<T>(redis: RedisConnection, key: string, options: { leaseMs: number; waitMs: number }, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + options.waitMs;
+  for (;;) {
+    const held = await ifRedisLockFree(redis, key, options.leaseMs, work);
+    if (held) return held.result;
+    if (Date.now() >= deadline) throw new RedisUnavailable(`${key} stayed held by another gateway for ${options.waitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }

@@ -2,14 +2,14 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { SessionLifecycle } from './lifecycle.js';
 import { SqliteSessionStore } from './sqlite-store.js';
-import type { RedisConnection } from '../redis/connection.js';
+import type { RedisKeyspace } from '../redis/connection.js';
 import { RedisSessionStore } from './redis-store.js';
 import type { SessionStore, SignedInUser } from './types.js';
 
 /** The configured session store; a signed-in session it finds expired ends through the lifecycle (STOP, NetBox logout). */
-export function createSessionStore(config: Config['session'], lifecycle: SessionLifecycle, logger: Logger, redis: RedisConnection | undefined): SessionStore {
+export function createSessionStore(config: Config['session'], lifecycle: SessionLifecycle, logger: Logger, shared: RedisKeyspace | undefined): SessionStore {
   const expired = (user: SignedInUser) => lifecycle.expired(user);
-  if (redis !== undefined && config.redis !== undefined) return new RedisSessionStore(redis, config.redis.keyPrefix, config, logger, expired, config.purgeIntervalMs);
+  if (shared) return new RedisSessionStore(shared.connection, shared.prefix, config, logger, expired, config.purgeIntervalMs);
   return new SqliteSessionStore(sqliteLocation(config), config, logger, expired, config.purgeIntervalMs);
 }
 

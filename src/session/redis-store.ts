@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { RedisConnection, RedisReply } from '../redis/connection.js';
+import { ifRedisLockFree } from '../redis/lock.js';
 import { SessionCache } from './cache.js';
 import { sessionExpiry, type SessionData, type SessionLifetimes, type SessionStore, type SignedInUser } from './types.js';
 
@@ -61,9 +61,6 @@ local d = redis.call('HGET', KEYS[1], 'd')
 redis.call('DEL', KEYS[1])
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
 return d or ''`;
-const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
 
 /**
  * Session store in Redis or Valkey, shared by every replica. The rules are the SQLite store's: each session carries
@@ -168,11 +165,9 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async #walk(now: number): Promise<number> {
-    const token = randomBytes(16).toString('hex');
     const started = Date.now();
     try {
-      if ((await this.redis.send(['SET', this.#lock, token, 'NX', 'PX', String(JANITOR_LOCK_MS)])) === null) return 0;
-      try {
+      const walked = await ifRedisLockFree(this.redis, this.#lock, JANITOR_LOCK_MS, async () => {
         let ended = 0;
         for (;;) {
           const due = (await this.redis.send(['ZRANGEBYSCORE', this.#index, '-inf', String(now), 'LIMIT', '0', String(JANITOR_BATCH)])) as string[];
@@ -189,9 +184,8 @@ export class RedisSessionStore implements SessionStore {
         this.#cache.sweep(now);
         if (ended > 0) this.logger.debug({ removed: ended }, 'purged expired sessions');
         return ended;
-      } finally {
-        await this.#eval(RELEASE_LOCK, [this.#lock], [token]);
-      }
+      });
+      return walked?.result ?? 0;
     } catch (error) {
       this.logger.error({ err: error }, 'session purge failed');
       return 0;
